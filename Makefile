@@ -1,0 +1,35 @@
+# The two commands of the README: `make test` and `make demo`. Each sets itself up on a fresh
+# clone: virtual environment, install, and the offline weights cache.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+OUT    ?= demo-out
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: install weights test test-fast demo release stubs bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+weights: install
+	$(PY) -m autograder.assets
+
+stubs: install
+	$(PY) -m autograder release-stubs
+
+test: weights
+	$(PY) -m pytest -q
+
+demo: weights
+	$(PY) -m autograder demo --out $(OUT)
+
+bench: weights
+	$(PY) benchmarks/grading_speed.py
+
+clean:
+	rm -rf $(OUT) build .pytest_cache

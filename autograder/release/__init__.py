@@ -1,0 +1,1 @@
+"""`autograder release`: student stubs from the solutions, and the student bundle."""
