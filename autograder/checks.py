@@ -1,0 +1,165 @@
+"""Vocabulary of the suites: the `@check` decorator and comparisons that explain themselves.
+
+A check is an ordinary pytest test function. It asks the worker to run a probe, validates what
+came back (types, shapes, dtypes) and compares it with the reference's expectation, computed on
+this, the trusted, side. Every failure raises `CheckFailed` with feedback in the course's
+language: what was expected, what came back, and a hint at the likely bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import torch
+
+from autograder.runner import ProbeResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    name: str
+    points: float
+    group: str
+    title: str
+    hint: str
+    visibility: str
+
+
+def check(name: str, points: float, title: str, hint: str = "", visibility: str = "hidden") -> Callable[[F], F]:
+    """Mark a test function as a graded check worth `points`; the group is the name's prefix."""
+
+    def mark(fn: F) -> F:
+        fn.__check__ = CheckMeta(name, float(points), name.split(".", 1)[0], title, hint, visibility)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class CheckFailed(AssertionError):
+    """The submission's answer is wrong; the message is the student's feedback."""
+
+
+class ProbeFailed(Exception):
+    """The submission raised, crashed or hung while the probe ran."""
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status  # error / timeout
+
+
+def _with_hint(message: str, hint: str) -> str:
+    return f"{message}\n提示: {hint}" if hint else message
+
+
+def require_ok(result: ProbeResult, hint: str = "") -> ProbeResult:
+    """Turn a failed probe into feedback: not implemented, an exception, a crash or a timeout."""
+    if result.ok:
+        return result
+    err = result.error
+    where = f"（位置 {err['where']}）" if err.get("where") else ""
+    if result.status == "timeout":
+        raise ProbeFailed(f"超时: 代码在限定时间内没有结束（{err.get('message', '')}），是否有死循环？", "timeout")
+    if result.status == "crash":
+        tail = result.output.strip().splitlines()[-3:]
+        out = ("\n输出末尾: " + " | ".join(tail)) if tail else ""
+        raise ProbeFailed(f"运行你的代码的进程异常退出（{err.get('message', '')}）。是否调用了 sys.exit / os._exit 或占用了过多内存？{out}", "error")
+    kind, msg = err.get("type", ""), err.get("message", "")
+    if kind == "NotImplementedError":
+        raise ProbeFailed(f"尚未实现 (not implemented): {msg}{where}", "error")
+    if kind == "ModuleNotFoundError" and "cnn_rnn." in msg:
+        raise ProbeFailed(f"找不到你的文件: {msg}（提交里缺少这个 .py 文件？）", "error")
+    raise ProbeFailed(_with_hint(f"你的代码抛出了异常 {kind}: {msg}{where}", hint), "error")
+
+
+def _fmt_shape(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
+def tensor(result: ProbeResult, key: str, what: str) -> torch.Tensor:
+    """The tensor `key` of a probe result, or feedback saying it is missing."""
+    t = result.tensors.get(key)
+    if not isinstance(t, torch.Tensor):
+        raise CheckFailed(f"{what}: 没有得到张量（probe 结果缺少 {key!r}，或返回的不是 torch.Tensor）")
+    return t
+
+
+def value(result: ProbeResult, key: str, what: str, kind: type | tuple[type, ...] = (int, float)) -> Any:
+    v = result.result.get(key)
+    if isinstance(v, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise CheckFailed(f"{what}: 期望 {kind}，得到 bool")
+    if not isinstance(v, kind):
+        raise CheckFailed(f"{what}: 期望返回 {getattr(kind, '__name__', kind)}，得到 {type(v).__name__}")
+    return v
+
+
+def expect_shape(actual: torch.Tensor, shape: Sequence[int], what: str, hint: str = "") -> None:
+    if tuple(actual.shape) != tuple(shape):
+        raise CheckFailed(_with_hint(f"{what}: 形状 (shape) 应为 {_fmt_shape(shape)}，得到 {_fmt_shape(actual.shape)}", hint))
+
+
+def expect_dtype(actual: torch.Tensor, dtype: torch.dtype, what: str, hint: str = "") -> None:
+    if actual.dtype != dtype:
+        raise CheckFailed(_with_hint(f"{what}: dtype 应为 {dtype}，得到 {actual.dtype}", hint))
+
+
+def expect_close(
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    what: str,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+    hint: str = "",
+    check_dtype: bool = True,
+) -> None:
+    """Shape, dtype, finiteness and values; the message says where the largest error is."""
+    expect_shape(actual, expected.shape, what, hint)
+    if check_dtype:
+        expect_dtype(actual, expected.dtype, what, hint)
+    a = actual.detach().to(torch.float64)
+    e = expected.detach().to(torch.float64)
+    if a.numel() == 0:
+        return
+    if not torch.isfinite(a).all() and torch.isfinite(e).all():
+        bad = int((~torch.isfinite(a)).sum())
+        raise CheckFailed(_with_hint(f"{what}: 结果里有 {bad} 个 NaN/Inf", hint))
+    diff = (a - e).abs()
+    tol = atol + rtol * e.abs()
+    if bool((diff <= tol).all()):
+        return
+    flat = int(torch.argmax(diff - tol))
+    index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape)) if a.dim() else ()
+    rel = float(diff.flatten()[flat] / e.abs().flatten()[flat].clamp_min(1e-12))
+    n_bad = int((diff > tol).sum())
+    raise CheckFailed(
+        _with_hint(
+            f"{what}: 数值不对。{n_bad}/{a.numel()} 个元素超出容差 (atol={atol:g}, rtol={rtol:g})；"
+            f"最大误差位于索引 {index}: 期望 {float(e.flatten()[flat]):.6g}，得到 {float(a.flatten()[flat]):.6g}"
+            f"（绝对误差 {float(diff.flatten()[flat]):.3g}，相对误差 {rel:.3g}）",
+            hint,
+        )
+    )
+
+
+def expect_equal(actual: Any, expected: Any, what: str, hint: str = "") -> None:
+    if actual != expected:
+        raise CheckFailed(_with_hint(f"{what}: 期望 {expected!r}，得到 {actual!r}", hint))
+
+
+def expect_true(condition: bool, message: str, hint: str = "") -> None:
+    if not condition:
+        raise CheckFailed(_with_hint(message, hint))
+
+
+def expect_at_least(actual: float, threshold: float, what: str, hint: str = "") -> None:
+    if not actual >= threshold:
+        raise CheckFailed(_with_hint(f"{what}: {actual:.4f}，低于阈值 {threshold:.4f}", hint))
+
+
+def expect_at_most(actual: float, threshold: float, what: str, hint: str = "") -> None:
+    if not actual <= threshold:
+        raise CheckFailed(_with_hint(f"{what}: {actual:.4f}，高于阈值 {threshold:.4f}", hint))

@@ -1,0 +1,83 @@
+"""The one results model every output is rendered from (table, CSV, JSONL, Markdown/HTML
+feedback, Gradescope results.json, nbgrader gradebook)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timeout")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One graded check of one submission."""
+
+    check: str  # e.g. "part1.basic_block_skip"
+    group: str  # e.g. "part1"; one CSV column per group
+    score: float
+    max_score: float
+    status: str  # passed / failed / error / timeout
+    message: str  # feedback in the course's language; empty when passed
+    visibility: str = "hidden"  # hidden (graded) or public (self-check)
+    title: str = ""  # one-line description of what the check verifies
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if not 0 <= self.score <= self.max_score:
+            raise ValueError(f"score {self.score} outside [0, {self.max_score}]")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CheckResult":
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class StudentResult:
+    """All checks of one submission, plus problems with the submission as a whole."""
+
+    student: str
+    checks: list[CheckResult] = field(default_factory=list)
+    problem: str = ""  # e.g. a corrupt zip; its checks are then all 0
+    sandbox: str = ""  # how the worker was isolated (see autograder.sandbox)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return round(sum(c.score for c in self.checks), 4)
+
+    @property
+    def max_total(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 4)
+
+    def group_scores(self) -> dict[str, float]:
+        groups: dict[str, float] = {}
+        for c in self.checks:
+            groups[c.group] = round(groups.get(c.group, 0.0) + c.score, 4)
+        return groups
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "student": self.student,
+            "problem": self.problem,
+            "sandbox": self.sandbox,
+            "seconds": round(self.seconds, 3),
+            "total": self.total,
+            "max_total": self.max_total,
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StudentResult":
+        return cls(
+            student=data["student"],
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            problem=data.get("problem", ""),
+            sandbox=data.get("sandbox", ""),
+            seconds=float(data.get("seconds", 0.0)),
+        )

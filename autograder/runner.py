@@ -1,0 +1,240 @@
+"""Trusted side of the worker protocol: start a worker for one submission and call its probes.
+
+Every call has a wall-clock deadline; on expiry the worker's whole process group is killed and
+the next call starts a fresh worker, so a hang, a crash or an `os._exit` costs one check, not
+the submission. Memory, file size and core dumps are capped with rlimits in the child.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autograder import wire
+
+REPO = Path(__file__).resolve().parents[1]
+GIVEN_FILES = REPO / "assignments" / "cnn_rnn"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-worker resource limits (the trusted side picks them; a probe cannot raise them)."""
+
+    memory_mb: int = 6144  # address space; torch itself maps ~1.5 GB of it
+    file_mb: int = 64  # largest file the worker may write (stdout log included)
+    startup_s: float = 60.0  # importing torch and the probes
+    probe_s: float = 20.0  # default per-probe deadline
+
+
+@dataclass
+class ProbeResult:
+    """What came back from one probe call; `status` is ok / error / timeout / crash."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    error: dict[str, str] = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _apply_limits(limits: Limits) -> None:
+    """Runs in the child between fork and exec."""
+    mem = limits.memory_mb << 20
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    fsize = limits.file_mb << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Over-size writes then fail with EFBIG inside the student's code instead of killing us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def worker_env() -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TORCH_HOME", "XDG_CACHE_HOME", "VIRTUAL_ENV", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        HF_HUB_OFFLINE="1",
+        MPLBACKEND="Agg",
+    )
+    return env
+
+
+class _Reader:
+    """Reads one framed message from a pipe before a deadline."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+
+    def _fill(self, n: int, deadline: float) -> None:
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self.fd, max(65536, n - len(self.buf)))
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+
+    def read(self, deadline: float) -> tuple[dict, dict]:
+        head = len(wire.MAGIC)
+        self._fill(head + 8, deadline)
+        (n_json,) = struct.unpack("<Q", self.buf[head : head + 8])
+        if n_json > wire.MAX_JSON_BYTES:
+            raise wire.WireError(f"JSON part too large ({n_json} bytes)")
+        self._fill(head + 8 + n_json + 8, deadline)
+        (n_blob,) = struct.unpack("<Q", self.buf[head + 8 + n_json : head + 16 + n_json])
+        if n_blob > wire.MAX_TENSOR_BYTES:
+            raise wire.WireError(f"tensor part too large ({n_blob} bytes)")
+        total = head + 16 + n_json + n_blob
+        self._fill(total, deadline)
+        frame, self.buf = bytes(self.buf[:total]), self.buf[total:]
+        return wire.decode(frame)
+
+
+class Worker:
+    """One untrusted worker process per submission, restarted after a kill or crash."""
+
+    def __init__(self, submission: Path, limits: Limits = Limits(), given: Path = GIVEN_FILES) -> None:
+        self.submission = Path(submission).resolve()
+        self.given = Path(given).resolve()
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+        self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
+        self.log_path = Path(self._tmp.name) / "output.log"
+        self.starts = 0
+        self.startup_error: ProbeResult | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def _start(self) -> ProbeResult | None:
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = open(self.log_path, "ab")
+        cmd = [sys.executable, "-m", "autograder.worker", str(self.submission), str(self.given), str(req_r), str(resp_w)]
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                pass_fds=(req_r, resp_w),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.submission,
+                env=worker_env(),
+                start_new_session=True,
+                preexec_fn=lambda: _apply_limits(self.limits),
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+            log.close()
+        self.starts += 1
+        self._req = os.fdopen(req_w, "wb", buffering=0)
+        self._reader = _Reader(resp_r)
+        self._resp_fd = resp_r
+        try:
+            meta, _ = self._reader.read(time.monotonic() + self.limits.startup_s)
+            if meta.get("ready"):
+                return None
+            return ProbeResult("crash", error={"type": "WorkerError", "message": "worker did not start"})
+        except TimeoutError:
+            self.kill()
+            return ProbeResult("timeout", error={"type": "Timeout", "message": "worker startup timed out"})
+        except (EOFError, wire.WireError) as exc:
+            self.kill()
+            return ProbeResult("crash", error={"type": "WorkerCrash", "message": f"worker died on start ({exc})"}, output=self.output_tail())
+
+    def kill(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        for closer in (getattr(self, "_req", None),):
+            try:
+                closer and closer.close()
+            except OSError:
+                pass
+        try:
+            os.close(self._resp_fd)
+        except OSError:
+            pass
+        self.proc = None
+
+    def close(self) -> None:
+        self.kill()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def output_tail(self, limit: int = 2000) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    # -- calls ---------------------------------------------------------------------------
+    def call(
+        self,
+        probe: str,
+        args: dict[str, Any] | None = None,
+        tensors: dict[str, torch.Tensor] | None = None,
+        *,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> ProbeResult:
+        started = time.monotonic()
+        if self.proc is None or self.proc.poll() is not None:
+            if self.proc is not None:
+                self.kill()
+            failed = self._start()
+            if failed is not None:
+                failed.seconds = time.monotonic() - started
+                return failed
+        deadline = time.monotonic() + (timeout or self.limits.probe_s)
+        try:
+            self._req.write(wire.encode({"probe": probe, "args": args or {}, "seed": seed}, tensors))
+            meta, out = self._reader.read(deadline)
+        except TimeoutError:
+            self.kill()
+            return ProbeResult("timeout", error={"type": "Timeout", "message": f"{timeout or self.limits.probe_s:.0f} s"}, output=self.output_tail(), seconds=time.monotonic() - started)
+        except (EOFError, BrokenPipeError, wire.WireError, ValueError) as exc:
+            self.kill()
+            code = ""
+            return ProbeResult("crash", error={"type": "WorkerCrash", "message": f"worker process ended or sent garbage ({type(exc).__name__}: {exc}){code}"}, output=self.output_tail(), seconds=time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        if meta.get("ok") is True and isinstance(meta.get("result"), dict):
+            return ProbeResult("ok", result=meta["result"], tensors=out, seconds=elapsed)
+        error = meta.get("error") if isinstance(meta.get("error"), dict) else {}
+        error = {k: str(error.get(k, "")) for k in ("type", "message", "where")}
+        return ProbeResult("error", error=error, output=self.output_tail(), seconds=elapsed)

@@ -1,0 +1,1 @@
+"""The untrusted side: a process that imports one submission and answers probe requests."""
