@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release-stubs", help="regenerate assignments/cnn_rnn from solutions/cnn_rnn")
     p.add_argument("--check", action="store_true", help="fail when the committed stubs drifted")
     p.set_defaults(func=_release_stubs)
+
+    from autograder.grade import command as grade_command
+
+    grade_command.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""`autograder grade`: grade a folder of submissions in parallel, resumably."""

@@ -1,0 +1,106 @@
+"""Grade many submissions in parallel; every result is written atomically and a re-run resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from autograder.atomic import write_text
+from autograder.catalog import zero_results
+from autograder.grade.discover import Submission, code_folder, discover
+from autograder.grade.unpack import SubmissionError, unpack
+from autograder.grading import SuiteError, grade_folder
+from autograder.results import StudentResult
+from autograder.runner import Limits
+
+
+def grade_one(sub: Submission, limits: Limits) -> dict:
+    """Grade one submission; never raises: problems become the student's row."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
+        code = Path(tmp) / "code"
+        try:
+            unpack(sub.path, code)
+            folder = code_folder(code)
+            if folder is None:
+                raise SubmissionError("提交里没有找到任何 part*_*.py 文件（应提交 assignments/cnn_rnn 下的作业文件）")
+            result = grade_folder(sub.student, folder, limits)
+        except SubmissionError as exc:
+            result = StudentResult(sub.student, zero_results(str(exc)), problem=str(exc))
+        except SuiteError as exc:
+            result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教"), problem=f"grader error: {exc}")
+    result.seconds = time.monotonic() - started
+    return result.to_dict()
+
+
+def result_path(out: Path, student: str) -> Path:
+    return out / "results" / f"{student}.json"
+
+
+def load_results(out: Path) -> list[StudentResult]:
+    results = []
+    for path in sorted((out / "results").glob("*.json")):
+        try:
+            results.append(StudentResult.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (ValueError, KeyError) as exc:
+            print(f"warning: ignoring unreadable result file {path}: {exc}", file=sys.stderr)
+    return results
+
+
+class Progress:
+    def __init__(self, total: int, stream=sys.stderr) -> None:
+        self.total, self.done, self.started, self.stream = total, 0, time.monotonic(), stream
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done)
+        width = 24
+        bar = "#" * int(width * self.done / self.total)
+        self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total}  {elapsed:5.0f}s elapsed  ETA {eta:4.0f}s  {label[:40]:<40}")
+        if self.done == self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def grade_all(
+    submissions: Path,
+    out: Path,
+    *,
+    jobs: int | None = None,
+    force: bool = False,
+    students: list[str] | None = None,
+    limits: Limits = Limits(),
+    quiet: bool = False,
+) -> list[StudentResult]:
+    subs = discover(submissions)
+    if students:
+        unknown = sorted(set(students) - {s.student for s in subs})
+        if unknown:
+            raise ValueError(f"no submission for student(s): {', '.join(unknown)}")
+        subs = [s for s in subs if s.student in students]
+        force = True
+    todo = [s for s in subs if force or not result_path(out, s.student).exists()]
+    if not quiet:
+        print(f"{len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade", file=sys.stderr)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
+    if todo:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(grade_one, s, limits): s for s in todo}
+            for fut in as_completed(futures):
+                sub = futures[fut]
+                try:
+                    data = fut.result()
+                except Exception as exc:  # a pool process died: still give the student a row
+                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}"), problem=f"grader process failed: {exc}").to_dict()
+                write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
+                progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
+    graded = {s.student for s in subs}
+    return [r for r in load_results(out) if r.student in graded]

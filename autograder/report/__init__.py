@@ -1,0 +1,1 @@
+"""Renderers: every output is a view of `autograder.results` (no renderer grades anything)."""
