@@ -25,13 +25,13 @@ def projection_shortcut(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Met
 
 
 @contextmanager
-def _known_good_shortcut(module):
-    """Blocks are graded apart from `projection_shortcut`: while one is built, the module's
-    shortcut factory is the one the docstring spells out, so a bug there costs its own checks
-    only."""
+def _graders_shortcut(module, use_projection: bool):
+    """Blocks are graded apart from `projection_shortcut`: while one is built, the shortcut is
+    the one the grader asks for (the layers the docstring names), so a bug in the student's
+    `projection_shortcut` costs its own checks only."""
 
     def shortcut(in_planes: int, out_planes: int, stride: int = 1):
-        if stride == 1 and in_planes == out_planes:
+        if not use_projection:
             return None
         return nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), nn.BatchNorm2d(out_planes))
 
@@ -48,7 +48,7 @@ def block(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     """Build the student's BasicBlock/Bottleneck, load the grader's weights, run fwd + bwd."""
     m = ctx.module("part1")
     cls = {"BasicBlock": m.BasicBlock, "Bottleneck": m.Bottleneck}[args["cls"]]
-    with _known_good_shortcut(m):
+    with _graders_shortcut(m, bool(args["projection"])):
         blk = cls(args["inplanes"], args["planes"], args["stride"])
     meta = {
         "expansion": getattr(cls, "expansion", None),

@@ -37,7 +37,7 @@ def _block_case(worker, cls: str, inplanes: int, planes: int, stride: int, seed:
 
     exp = cached(f"part1.{cls}.{inplanes}.{planes}.{stride}.{seed}", compute)
     tensors = {"x": x, "grad_out": exp["grad_out"], **prefixed(ref.state_dict())}
-    args = {"cls": cls, "inplanes": inplanes, "planes": planes, "stride": stride}
+    args = {"cls": cls, "inplanes": inplanes, "planes": planes, "stride": stride, "projection": ref.downsample is not None}
     return require_ok(worker.call("part1.block", args, tensors)), exp
 
 

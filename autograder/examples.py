@@ -1,0 +1,61 @@
+"""Example submissions built from the solutions: the full solution, the untouched stubs, and
+realistic wrong ones described in `examples/wrong_submissions.json` as text edits of the
+solution, each with the checks its bug must fail (and only those)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.grade.discover import GRADED_FILES
+from autograder.release.stubs import ASSIGNMENTS, REPO, SOLUTIONS
+
+CATALOG = REPO / "examples" / "wrong_submissions.json"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    description: str
+    file: str
+    edits: tuple[tuple[str, str], ...]
+    fails: tuple[str, ...]
+
+
+def mutants(path: Path = CATALOG) -> list[Mutant]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [Mutant(m["name"], m["description"], m["file"], tuple(tuple(e) for e in m["edits"]), tuple(m["fails"])) for m in data]
+
+
+def _copy_graded(src: Path, dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in GRADED_FILES:
+        shutil.copyfile(src / name, dest / name)
+
+
+def materialize(mutant: Mutant, dest: Path) -> Path:
+    """The solution with the mutant's edits applied; raises if an edit no longer applies."""
+    _copy_graded(SOLUTIONS, dest)
+    target = dest / mutant.file
+    text = target.read_text(encoding="utf-8")
+    for old, new in mutant.edits:
+        if text.count(old) != 1:
+            raise ValueError(f"mutant {mutant.name}: edit target occurs {text.count(old)} times in {mutant.file}: {old!r}")
+        text = text.replace(old, new)
+    target.write_text(text, encoding="utf-8")
+    return dest
+
+
+def build_examples(root: Path, names: list[str] | None = None) -> Path:
+    """Folder of example submissions: `solution`, `stubs` and every mutant (or those named)."""
+    root.mkdir(parents=True, exist_ok=True)
+    if names is None or "solution" in names:
+        _copy_graded(SOLUTIONS, root / "solution")
+    if names is None or "stubs" in names:
+        _copy_graded(ASSIGNMENTS, root / "stubs")
+    for m in mutants():
+        if names is None or m.name in names:
+            materialize(m, root / m.name)
+    return root

@@ -1,0 +1,69 @@
+"""The stubs are generated from the solutions, and the student bundle holds nothing secret."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.release import stubs
+from autograder.release.bundle import build_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+SOLUTION_REGION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+
+
+def test_assignments_match_release_output():
+    assert stubs.drift() == [], "run `python -m autograder release-stubs` and commit assignments/"
+
+
+def test_marker_errors_are_reported():
+    with pytest.raises(stubs.MarkerError, match="without"):
+        stubs.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n")
+    with pytest.raises(stubs.MarkerError, match="without"):
+        stubs.strip_solutions("def f():\n    return 1\n    ### END SOLUTION\n")
+
+
+def test_stub_keeps_hints_and_names_the_function():
+    src = "class A:\n    def f(self):\n        ### BEGIN SOLUTION\n        # HINT: 用 torch.topk\n        return 1\n        ### END SOLUTION\n"
+    out = stubs.strip_solutions(src)
+    assert "# 提示: 用 torch.topk" in out
+    assert 'raise NotImplementedError("A.f 尚未实现 (not implemented)")' in out
+    assert "return 1" not in out
+
+
+def _solution_snippets() -> list[str]:
+    """Distinctive lines of every solution region (short generic lines like `return out` are
+    not evidence of a leak, so lines under 25 characters are ignored)."""
+    given = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "assignments" / "cnn_rnn").glob("*.py"))
+    snippets = []
+    for path in (REPO / "solutions" / "cnn_rnn").glob("*.py"):
+        for region in SOLUTION_REGION.findall(path.read_text(encoding="utf-8")):
+            snippets += [ln.strip() for ln in region.splitlines() if len(ln.strip()) >= 25 and not ln.strip().startswith("# HINT")]
+    # A line that the given code itself contains (e.g. `gen = torch.Generator()...`) is no leak.
+    return [s for s in snippets if s not in given]
+
+
+def test_bundle_contains_no_secrets(tmp_path: Path):
+    bundle = build_bundle(tmp_path / "bundle")
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    rel = [str(p.relative_to(bundle)) for p in files]
+    assert "cnn_rnn/part1_resnet.py" in rel and "autograder/cli.py" in rel
+    assert not any(r.startswith("reference") for r in rel), "reference implementation shipped"
+    assert not any("suites/hidden" in r for r in rel), "hidden suite shipped"
+    assert not any(r.endswith((".safetensors", ".pt", ".pth", ".npz")) for r in rel), "cached expectations or weights shipped"
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+    assert "### BEGIN SOLUTION" not in text
+    assert "from reference" not in text and "import reference" not in text
+    leaked = [s for s in _solution_snippets() if s in text]
+    assert leaked == [], f"solution lines found in the bundle: {leaked[:5]}"
+
+
+def test_bundle_refuses_non_empty_folder(tmp_path: Path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        build_bundle(tmp_path / "x")
+    assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
