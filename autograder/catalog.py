@@ -21,9 +21,13 @@ def checks_of(suite: str = "hidden") -> tuple[CheckMeta, ...]:
     return tuple(metas)
 
 
-def zero_results(message: str, status: str = "error", suite: str = "hidden") -> list[CheckResult]:
+def zero_results(message: str, status: str = "error", suite: str = "hidden", parts: tuple[str, ...] | None = None) -> list[CheckResult]:
     """Every check at 0 with the same message: for a submission that could not be graded."""
-    return [CheckResult(m.name, m.group, 0.0, m.points, status, message, m.visibility, m.title) for m in checks_of(suite)]
+    return [
+        CheckResult(m.name, m.group, 0.0, m.points, status, message, m.visibility, m.title)
+        for m in checks_of(suite)
+        if parts is None or m.group in parts
+    ]
 
 
 def groups(suite: str = "hidden") -> list[str]:

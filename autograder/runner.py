@@ -120,6 +120,8 @@ class _Reader:
 class Worker:
     """One untrusted worker process per submission, restarted after a kill or crash."""
 
+    CRASH_BUDGET = 2
+
     def __init__(self, submission: Path, limits: Limits = Limits(), given: Path = GIVEN_FILES) -> None:
         self.submission = Path(submission).resolve()
         self.given = Path(given).resolve()
@@ -128,7 +130,10 @@ class Worker:
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         self.starts = 0
-        self.startup_error: ProbeResult | None = None
+        # A part whose code keeps killing the worker (os._exit on import, say) is not
+        # restarted forever: after CRASH_BUDGET crashes its remaining probes fail at once.
+        self.crashes: dict[str, ProbeResult] = {}
+        self.crash_counts: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     def _start(self) -> ProbeResult | None:
@@ -216,6 +221,17 @@ class Worker:
         timeout: float | None = None,
     ) -> ProbeResult:
         started = time.monotonic()
+        part = probe.split(".", 1)[0]
+        if self.crash_counts.get(part, 0) >= self.CRASH_BUDGET:
+            last = self.crashes[part]
+            return ProbeResult(last.status, error=dict(last.error), output=last.output)
+        result = self._call(probe, args, tensors, seed, timeout, started)
+        if result.status == "crash":
+            self.crash_counts[part] = self.crash_counts.get(part, 0) + 1
+            self.crashes[part] = result
+        return result
+
+    def _call(self, probe, args, tensors, seed, timeout, started) -> ProbeResult:
         if self.proc is None or self.proc.poll() is not None:
             if self.proc is not None:
                 self.kill()

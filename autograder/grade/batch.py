@@ -20,7 +20,7 @@ from autograder.results import StudentResult
 from autograder.runner import Limits
 
 
-def grade_one(sub: Submission, limits: Limits) -> dict:
+def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = None) -> dict:
     """Grade one submission; never raises: problems become the student's row."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
@@ -30,11 +30,11 @@ def grade_one(sub: Submission, limits: Limits) -> dict:
             folder = code_folder(code)
             if folder is None:
                 raise SubmissionError("提交里没有找到任何 part*_*.py 文件（应提交 assignments/cnn_rnn 下的作业文件）")
-            result = grade_folder(sub.student, folder, limits)
+            result = grade_folder(sub.student, folder, limits, parts)
         except SubmissionError as exc:
-            result = StudentResult(sub.student, zero_results(str(exc)), problem=str(exc))
+            result = StudentResult(sub.student, zero_results(str(exc), parts=parts), problem=str(exc))
         except SuiteError as exc:
-            result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教"), problem=f"grader error: {exc}")
+            result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教", parts=parts), problem=f"grader error: {exc}")
     result.seconds = time.monotonic() - started
     return result.to_dict()
 
@@ -78,6 +78,7 @@ def grade_all(
     students: list[str] | None = None,
     limits: Limits = Limits(),
     quiet: bool = False,
+    parts: tuple[str, ...] | None = None,
 ) -> list[StudentResult]:
     subs = discover(submissions)
     if students:
@@ -93,13 +94,13 @@ def grade_all(
     progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
     if todo:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(grade_one, s, limits): s for s in todo}
+            futures = {pool.submit(grade_one, s, limits, parts): s for s in todo}
             for fut in as_completed(futures):
                 sub = futures[fut]
                 try:
                     data = fut.result()
                 except Exception as exc:  # a pool process died: still give the student a row
-                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}"), problem=f"grader process failed: {exc}").to_dict()
+                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
                 write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
                 progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
     graded = {s.student for s in subs}

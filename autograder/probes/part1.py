@@ -16,6 +16,8 @@ def projection_shortcut(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Met
     sc = m.projection_shortcut(args["in_planes"], args["out_planes"], args["stride"])
     if sc is None:
         return {"none": True, "structure": []}, {}
+    if not isinstance(sc, nn.Module):
+        raise TypeError(f"projection_shortcut 应返回 nn.Module 或 None，得到 {type(sc).__name__}")
     meta = {"none": False, "structure": structure(sc), "state_keys": sorted(sc.state_dict())}
     if "x" not in tensors:
         return meta, {}

@@ -1,0 +1,3 @@
+def projection_shortcut(in_planes, out_planes, stride=1):
+    while True:
+        pass

@@ -1,0 +1,82 @@
+"""Cheating and crashing submissions (kept as regression fixtures in tests/adversarial/).
+
+All of them are graded in one batch with two controls; each must get 0 on part 1 with the
+expected status and message, and the controls must score exactly what they score alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.grade.batch import grade_all
+from autograder.grading import grade_folder
+from autograder.runner import Limits
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+LIMITS = Limits(probe_s=5.0)
+PART = ("part1",)
+
+# case -> (status of part1.projection_shortcut_identity, text its feedback must contain)
+EXPECTED = {
+    "sys_exit_on_import": ("error", "SystemExit"),
+    "os_exit_on_import": ("error", "异常退出"),
+    "sys_exit_in_function": ("error", "SystemExit"),
+    "os_exit_in_function": ("error", "异常退出"),
+    "patch_allclose": ("failed", "应返回 None"),
+    "eq_always_true": ("error", "应返回 nn.Module 或 None"),
+    "infinite_loop": ("timeout", "超时"),
+    "allocate_50gb": ("error", "异常"),
+    "exception_str_raises": ("error", "Nasty"),
+    "fake_output": ("error", "尚未实现"),
+    # Finds no expected values to steal; its fallback `None` is right only where the shortcut
+    # is the identity, so that one check passes on its merits and the others fail.
+    "frame_and_gc_walk": ("passed", ""),
+    "ships_conftest": ("passed", ""),  # returning None is right here; the other checks fail
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    subs = root / "submissions"
+    for case in EXPECTED:
+        shutil.copytree(HERE / "adversarial" / case, subs / case)
+    shutil.copytree(REPO / "solutions" / "cnn_rnn", subs / "control_solution", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "assignments" / "cnn_rnn", subs / "control_stub", ignore=shutil.ignore_patterns("__pycache__"))
+    results = grade_all(subs, root / "out", jobs=2, limits=LIMITS, quiet=True, parts=PART)
+    return {r.student: r for r in results}, subs
+
+
+def test_every_submission_gets_a_row(batch):
+    results, _ = batch
+    assert set(results) == set(EXPECTED) | {"control_solution", "control_stub"}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_cheat_scores_zero_with_expected_feedback(batch, case):
+    results, _ = batch
+    r = results[case]
+    if case in ("ships_conftest", "frame_and_gc_walk"):
+        honest = {"part1.projection_shortcut_identity"}
+        assert all(c.score == 0 for c in r.checks if c.check not in honest), [(c.check, c.status) for c in r.checks]
+    else:
+        assert r.total == 0, [(c.check, c.status) for c in r.checks if c.score]
+    status, text = EXPECTED[case]
+    first = next(c for c in r.checks if c.check == "part1.projection_shortcut_identity")
+    assert first.status == status, first.message
+    assert text in first.message
+
+
+def test_controls_score_as_when_graded_alone(batch):
+    results, subs = batch
+    for name in ("control_solution", "control_stub"):
+        alone = grade_folder(name, subs / name, LIMITS, PART)
+        assert [(c.check, c.score, c.status, c.message) for c in alone.checks] == [
+            (c.check, c.score, c.status, c.message) for c in results[name].checks
+        ]
+    assert results["control_solution"].total == results["control_solution"].max_total
+    assert results["control_stub"].total == 0
