@@ -69,7 +69,9 @@ def require_ok(result: ProbeResult, hint: str = "") -> ProbeResult:
         raise ProbeFailed(f"运行你的代码的进程异常退出（{err.get('message', '')}）。是否调用了 sys.exit / os._exit 或占用了过多内存？{out}", "error")
     kind, msg = err.get("type", ""), err.get("message", "")
     if kind == "NotImplementedError":
-        raise ProbeFailed(f"尚未实现 (not implemented): {msg}{where}", "error")
+        place = err.get("where", "").split(": ", 1)[0]
+        text = msg if "尚未实现" in msg else f"尚未实现 (not implemented): {msg or '(NotImplementedError)'}"
+        raise ProbeFailed(f"{text}（{place}）" if place else text, "error")
     if kind == "ModuleNotFoundError" and "cnn_rnn." in msg:
         raise ProbeFailed(f"找不到你的文件: {msg}（提交里缺少这个 .py 文件？）", "error")
     raise ProbeFailed(_with_hint(f"你的代码抛出了异常 {kind}: {msg}{where}", hint), "error")
