@@ -172,7 +172,7 @@ def test_precision_at_k_matches_reference() -> None:
 
 
 def test_precision_at_k_known_values() -> None:
-    assert sol.precision_at_k([["a", "a", "b"], ["b", "a", "a"]], ["a", "b"], 2) == pytest.approx(0.5)
+    assert sol.precision_at_k([["a", "a", "b"], ["b", "a", "a"]], ["a", "b"], 2) == pytest.approx(0.75)
     assert sol.precision_at_k([["a", "a", "b"], ["b", "a", "a"]], ["a", "b"], 3) == pytest.approx(0.5)
     assert sol.precision_at_k(torch.tensor([[1, 1], [2, 2]]), torch.tensor([1, 2]), 2) == 1.0
     assert sol.precision_at_k(torch.tensor([[1, 1], [2, 2]]), torch.tensor([3, 3]), 1) == 0.0
@@ -211,7 +211,9 @@ def test_index_search_save_load_round_trip(tmp_path) -> None:
     for row, ref_row in zip(hits, ref_scores.tolist()):
         assert [s for _, s in row] == pytest.approx(ref_row, abs=1e-5)
         assert all(isinstance(s, float) for _, s in row)
-    assert index.search(queries[0], 4) == hits[:1]
+    single = index.search(queries[0], 4)
+    assert len(single) == 1 and [n for n, _ in single[0]] == [n for n, _ in hits[0]]
+    assert [s for _, s in single[0]] == pytest.approx([s for _, s in hits[0]], abs=1e-6)
 
     path = index.save(tmp_path / "sub" / "index.safetensors")
     assert set(load_file(str(path))) == {"embeddings"}  # a plain safetensors file, no pickle

@@ -1,0 +1,80 @@
+"""`autograder grade` end to end on part 1: outputs, resumability, regrading one student."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder.catalog import groups
+from autograder.cli import main
+from autograder.grade.batch import grade_all, result_path
+from autograder.report.write import write_outputs
+
+REPO = Path(__file__).resolve().parents[1]
+PART = ("part1",)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    subs = root / "subs"
+    shutil.copytree(REPO / "solutions" / "cnn_rnn", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    stub = REPO / "assignments" / "cnn_rnn" / "part1_resnet.py"
+    with zipfile.ZipFile(subs / "bob_cnn_rnn.zip", "w") as zf:
+        zf.write(stub, "cnn_rnn/part1_resnet.py")
+    (subs / "carol.zip").write_bytes(b"not a zip")
+    out = root / "out"
+    results = grade_all(subs, out, jobs=2, quiet=True, parts=PART)
+    write_outputs(out, results)
+    return subs, out, {r.student: r for r in results}
+
+
+def test_scores_and_problem_rows(graded):
+    _, _, results = graded
+    assert results["alice"].total == results["alice"].max_total > 0
+    assert results["bob"].total == 0
+    assert all("尚未实现" in c.message for c in results["bob"].checks)
+    assert results["carol"].problem and results["carol"].total == 0
+    assert all("无法打开压缩包" in c.message for c in results["carol"].checks)
+
+
+def test_output_files(graded):
+    _, out, results = graded
+    reader = csv.DictReader((out / "grades.csv").open(encoding="utf-8"))
+    rows = list(reader)
+    assert reader.fieldnames == ["student", *groups(), "total"]  # one column per check group
+    assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
+    assert float(rows[0]["part1"]) == results["alice"].group_scores()["part1"]
+    assert float(rows[0]["total"]) == results["alice"].total
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {tuple(sorted(x)) for x in lines} == {("check", "max_score", "message", "score", "status", "student")}
+    assert {x["status"] for x in lines} <= {"passed", "failed", "error", "timeout"}
+    assert len(lines) == sum(len(r.checks) for r in results.values())
+    for student in results:
+        assert (out / "feedback" / f"{student}.md").read_text(encoding="utf-8").startswith(f"# 作业反馈: {student}")
+        assert "<html" in (out / "feedback" / f"{student}.html").read_text(encoding="utf-8")
+    assert (out / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "pass rate" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_rerun_skips_graded_and_student_flag_regrades(graded):
+    subs, out, _ = graded
+    before = {s: result_path(out, s).stat().st_mtime_ns for s in ("alice", "bob", "carol")}
+    grade_all(subs, out, jobs=2, quiet=True, parts=PART)
+    assert {s: result_path(out, s).stat().st_mtime_ns for s in before} == before
+    grade_all(subs, out, jobs=1, quiet=True, parts=PART, students=["bob"])
+    after = {s: result_path(out, s).stat().st_mtime_ns for s in before}
+    assert after["bob"] != before["bob"] and after["alice"] == before["alice"]
+
+
+def test_unknown_student_and_missing_folder_are_clear(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "not found" in capsys.readouterr().err
+    (tmp_path / "subs" / "x").mkdir(parents=True)
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o"), "--student", "ghost"]) == 2
+    assert "ghost" in capsys.readouterr().err
