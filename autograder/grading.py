@@ -28,11 +28,22 @@ def suite_files(suite: str = "hidden", parts: tuple[str, ...] | None = None) -> 
     return [p for part in wanted for p in sorted(folder.glob(f"test_{part}*.py"))]
 
 
-def run_suite(submission: Path, suite: str = "hidden", parts: tuple[str, ...] | None = None, limits: Limits = Limits()) -> list[CheckResult]:
+def run_suite(
+    submission: Path,
+    suite: str = "hidden",
+    parts: tuple[str, ...] | None = None,
+    limits: Limits = Limits(),
+    *,
+    sandbox: bool = False,
+    hide: tuple[Path, ...] = (),
+    plugin_out: list | None = None,
+) -> list[CheckResult]:
     files = suite_files(suite, parts)
     if not files:
         raise SuiteError(f"no {suite} suite files for {parts or PARTS} under {SUITES / suite}")
-    plugin = GraderPlugin(submission, limits)
+    plugin = GraderPlugin(submission, limits, sandbox, hide)
+    if plugin_out is not None:
+        plugin_out.append(plugin)
     args = [
         *map(str, files),
         "-q", "-p", "no:cacheprovider", "-p", "no:warnings", "-p", "autograder.plugin",
@@ -47,7 +58,18 @@ def run_suite(submission: Path, suite: str = "hidden", parts: tuple[str, ...] | 
     return plugin.results
 
 
-def grade_folder(student: str, folder: Path, limits: Limits = Limits(), parts: tuple[str, ...] | None = None) -> StudentResult:
+def grade_folder(
+    student: str,
+    folder: Path,
+    limits: Limits = Limits(),
+    parts: tuple[str, ...] | None = None,
+    *,
+    sandbox: bool = True,
+    hide: tuple[Path, ...] = (),
+) -> StudentResult:
+    """Hidden suite against one submission; sandboxed whenever this machine allows it."""
     started = time.monotonic()
-    checks = run_suite(folder, "hidden", parts, limits)
-    return StudentResult(student, checks, seconds=time.monotonic() - started)
+    plugins: list[GraderPlugin] = []
+    checks = run_suite(folder, "hidden", parts, limits, sandbox=sandbox, hide=hide, plugin_out=plugins)
+    note = plugins[0].sandbox_note if plugins else ""
+    return StudentResult(student, checks, sandbox=note, seconds=time.monotonic() - started)

@@ -40,14 +40,18 @@ PLUGIN_KEY = pytest.StashKey["GraderPlugin"]()
 def worker(request: pytest.FixtureRequest):
     """The untrusted worker bound to the submission under grading (one per suite run)."""
     plugin = request.config.stash[PLUGIN_KEY]
-    with Worker(plugin.submission, plugin.limits) as w:
+    with Worker(plugin.submission, plugin.limits, sandbox=plugin.sandbox, hide=plugin.hide) as w:
+        plugin.sandbox_note = w.sandbox_note
         yield w
 
 
 class GraderPlugin:
-    def __init__(self, submission: Path, limits: Limits = Limits()) -> None:
+    def __init__(self, submission: Path, limits: Limits = Limits(), sandbox: bool = False, hide: tuple[Path, ...] = ()) -> None:
         self.submission = Path(submission)
         self.limits = limits
+        self.sandbox = sandbox
+        self.hide = hide
+        self.sandbox_note = ""
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
         self._worker: Worker | None = None

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from autograder import sandbox as sandboxing
 from autograder import wire
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,10 +123,20 @@ class Worker:
 
     CRASH_BUDGET = 2
 
-    def __init__(self, submission: Path, limits: Limits = Limits(), given: Path = GIVEN_FILES) -> None:
+    def __init__(
+        self,
+        submission: Path,
+        limits: Limits = Limits(),
+        given: Path = GIVEN_FILES,
+        *,
+        sandbox: bool = False,
+        hide: tuple[Path, ...] = (),
+    ) -> None:
         self.submission = Path(submission).resolve()
         self.given = Path(given).resolve()
         self.limits = limits
+        self.jail = sandboxing.jail(self.submission, self.given, hide) if sandbox else None
+        self.sandbox_note = sandboxing.describe(self.jail is not None)
         self.proc: subprocess.Popen | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
@@ -140,7 +151,12 @@ class Worker:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = open(self.log_path, "ab")
-        cmd = [sys.executable, "-m", "autograder.worker", str(self.submission), str(self.given), str(req_r), str(resp_w)]
+        env = worker_env()
+        if self.jail is None:
+            cmd = [sys.executable, "-m", "autograder.worker", str(self.submission), str(self.given), str(req_r), str(resp_w)]
+        else:
+            cmd = [*self.jail.prefix, sys.executable, "-m", "autograder.worker", self.jail.submission, self.jail.given, str(req_r), str(resp_w)]
+            env["PYTHONPATH"] = self.jail.pythonpath
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -149,7 +165,7 @@ class Worker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.submission,
-                env=worker_env(),
+                env=env,
                 start_new_session=True,
                 preexec_fn=lambda: _apply_limits(self.limits),
             )

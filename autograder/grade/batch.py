@@ -20,7 +20,7 @@ from autograder.results import StudentResult
 from autograder.runner import Limits
 
 
-def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = None) -> dict:
+def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = None, hide: tuple[Path, ...] = ()) -> dict:
     """Grade one submission; never raises: problems become the student's row."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
@@ -30,7 +30,7 @@ def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = N
             folder = code_folder(code)
             if folder is None:
                 raise SubmissionError("提交里没有找到任何 part*_*.py 文件（应提交 assignments/cnn_rnn 下的作业文件）")
-            result = grade_folder(sub.student, folder, limits, parts)
+            result = grade_folder(sub.student, folder, limits, parts, hide=hide)
         except SubmissionError as exc:
             result = StudentResult(sub.student, zero_results(str(exc), parts=parts), problem=str(exc))
         except SuiteError as exc:
@@ -94,7 +94,7 @@ def grade_all(
     progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
     if todo:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(grade_one, s, limits, parts): s for s in todo}
+            futures = {pool.submit(grade_one, s, limits, parts, (Path(submissions).resolve(), Path(out).resolve())): s for s in todo}
             for fut in as_completed(futures):
                 sub = futures[fut]
                 try:

@@ -34,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
     paths = write_outputs(args.out, results)
+    from autograder.sandbox import UNSANDBOXED
+
+    if any(r.sandbox == UNSANDBOXED for r in results):
+        print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)
     print(gradebook_table(results, groups()))
     print(f"\nwrote {', '.join(str(p) for p in paths.values())} and feedback/ for {len(results)} student(s)")
     return 0

@@ -22,6 +22,8 @@ def markdown(results: list[StudentResult]) -> str:
     if totals:
         mean = sum(totals) / len(totals)
         out += [f"{len(totals)} students, mean {mean:.1f}, median {totals[len(totals) // 2]:g}, min {totals[0]:g}, max {totals[-1]:g}", ""]
+    for note in sorted({r.sandbox for r in results if r.sandbox}):
+        out += [f"**Isolation:** {note}", ""]
     out += ["| check | pass rate | n |", "|---|---|---|"]
     out += [f"| `{name}` | {rate:.0%} | {n} |" for name, rate, n in pass_rates(results)]
     problems = [r for r in results if r.problem]

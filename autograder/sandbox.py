@@ -1,0 +1,107 @@
+"""Worker isolation on Linux with bubblewrap (Debian package `bubblewrap`).
+
+The worker sees a read-only view of the system with the grader's secrets masked: the
+repository (hidden suites, reference, solutions), the home folder (caches of expectations),
+the submissions folder and the output folder are replaced by empty tmpfs mounts. Only what the
+worker needs comes back, read-only: the Python installation, a copy of the worker runtime
+(`wire`, `worker`, `probes`; no suites, no reference) and the given files. The submission copy
+is the only writable place besides a private /tmp. Fresh user, mount, PID, network, IPC and UTS
+namespaces: no network, no view of other processes, and every process of the run dies with it.
+
+Without bubblewrap (macOS, a kernel without unprivileged user namespaces) grading still works
+with rlimits and timeouts, and `describe()` says loudly that confidentiality is not enforced.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUNTIME_FILES = ("__init__.py", "wire.py", "worker", "probes")
+
+IN_RUNTIME = "/tmp/cnn_rnn_runtime"
+IN_GIVEN = "/tmp/cnn_rnn_given"
+IN_SUBMISSION = "/tmp/submission"
+
+SANDBOXED = "sandboxed (bubblewrap: read-only system, secrets hidden, no network, own PID namespace)"
+UNSANDBOXED = (
+    "NOT SANDBOXED: bubblewrap unavailable; rlimits and timeouts only. Submissions could read "
+    "files this user can read (confidentiality is not enforced); scores are still decided in the "
+    "trusted process."
+)
+
+
+@lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """The bwrap binary if it exists and can create namespaces here."""
+    path = shutil.which("bwrap")
+    if path is None or os.environ.get("CNN_RNN_NO_SANDBOX"):
+        return None
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"], capture_output=True)
+    return path if probe.returncode == 0 else None
+
+
+def describe(enabled: bool) -> str:
+    return SANDBOXED if enabled else UNSANDBOXED
+
+
+@lru_cache(maxsize=1)
+def runtime_dir() -> Path:
+    """A copy of just the worker side of the package, made once per grading process."""
+    root = Path(tempfile.mkdtemp(prefix="cnn_rnn_runtime_"))
+    pkg = root / "autograder"
+    for rel in RUNTIME_FILES:
+        src = REPO / "autograder" / rel
+        if src.is_dir():
+            shutil.copytree(src, pkg / rel, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            pkg.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, pkg / rel)
+    return root
+
+
+@dataclass(frozen=True)
+class Jail:
+    """How to start one sandboxed worker: the command prefix and the in-sandbox paths."""
+
+    prefix: list[str]
+    submission: str
+    given: str
+    pythonpath: str
+
+
+def _under(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def jail(submission: Path, given: Path, hide: tuple[Path, ...] = ()) -> Jail | None:
+    """bwrap arguments for one worker, or None when no sandbox is available."""
+    bwrap = bwrap_path()
+    if bwrap is None:
+        return None
+    home = Path.home()
+    masked = [REPO, home, Path(tempfile.gettempdir()), *hide]
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for path in dict.fromkeys(p.resolve() for p in masked if p.exists()):
+        args += ["--tmpfs", str(path)]
+    # The interpreter and its packages are needed back, read-only, wherever they live.
+    for keep in dict.fromkeys(Path(p).resolve() for p in (sys.prefix, sys.base_prefix)):
+        if any(_under(keep, m) for m in masked if m.exists()):
+            args += ["--ro-bind", str(keep), str(keep)]
+    args += ["--tmpfs", "/tmp"]
+    args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
+    args += ["--bind", str(submission), IN_SUBMISSION, "--chdir", IN_SUBMISSION]
+    args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
+    args += ["--setenv", "HOME", "/tmp", "--"]
+    return Jail(args, IN_SUBMISSION, IN_GIVEN, IN_RUNTIME)
