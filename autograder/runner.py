@@ -57,8 +57,10 @@ class ProbeResult:
         return self.status == "ok"
 
 
-def _apply_limits(limits: Limits) -> None:
+def _apply_limits(limits: Limits, cap: "sandboxing.ProcessGroupCap | None" = None) -> None:
     """Runs in the child between fork and exec."""
+    if cap is not None:
+        cap.join()
     mem = limits.memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
     fsize = limits.file_mb << 20
@@ -138,6 +140,7 @@ class Worker:
         self.jail = sandboxing.jail(self.submission, self.given, hide) if sandbox else None
         self.sandbox_note = sandboxing.describe(self.jail is not None)
         self.proc: subprocess.Popen | None = None
+        self.cap: sandboxing.ProcessGroupCap | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         self.starts = 0
@@ -151,6 +154,8 @@ class Worker:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = open(self.log_path, "ab")
+        self.cap = sandboxing.ProcessGroupCap.create()
+        cap = self.cap
         env = worker_env()
         if self.jail is None:
             cmd = [sys.executable, "-m", "autograder.worker", str(self.submission), str(self.given), str(req_r), str(resp_w)]
@@ -167,7 +172,7 @@ class Worker:
                 cwd=self.submission,
                 env=env,
                 start_new_session=True,
-                preexec_fn=lambda: _apply_limits(self.limits),
+                preexec_fn=lambda: _apply_limits(self.limits, cap),
             )
         finally:
             os.close(req_r)
@@ -197,6 +202,9 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
         self.proc.wait()
+        if self.cap is not None:  # daemons that left the process group die here
+            self.cap.kill_all()
+            self.cap = None
         for closer in (getattr(self, "_req", None),):
             try:
                 closer and closer.close()
