@@ -14,6 +14,15 @@ import reference.resnet as ref
 import solutions.cnn_rnn.part1_resnet as sol
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny ops on a shared 2-core machine: OpenMP spin-waiting with 2 threads is many times slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _randomize_bn(module: nn.Module, seed: int) -> nn.Module:
     """Non-trivial BatchNorm affine params and running stats, so eval mode is not the identity."""
     gen = torch.Generator().manual_seed(seed)

@@ -15,6 +15,15 @@ import solutions.cnn_rnn.part2_transfer as sol
 from solutions.cnn_rnn.data import export_lfw_folder
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # Tiny ops on a shared 2-core machine: OpenMP spin-waiting with 2 threads is many times slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _model(arch: str, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     model = getattr(torchvision.models, arch)(weights=None)
@@ -200,12 +209,12 @@ def test_train_head_is_deterministic_and_learns():
     runs = []
     for seed in (0, 0, 1):
         torch.manual_seed(0)
-        runs.append(sol.train_head(sol.make_head(6, 2), features, labels, seed=seed))
+        runs.append(sol.train_head(sol.make_head(6, 2), features, labels, lr=1e-2, seed=seed))
     assert runs[0] == runs[1] and runs[0] != runs[2]
-    assert runs[0][-1] < runs[0][0] * 0.8
+    assert runs[0][-1] < runs[0][0] * 0.5
     torch.manual_seed(0)
     head = sol.make_head(6, 2)
-    sol.train_head(head, features, labels)
+    sol.train_head(head, features, labels, lr=1e-2)
     assert (sol.predict(head, features) == labels).float().mean() > 0.9
 
 
