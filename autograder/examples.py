@@ -1,5 +1,5 @@
 """Example submissions built from the solutions: the full solution, the untouched stubs, and
-realistic wrong ones described in `examples/wrong_submissions.json` as text edits of the
+realistic wrong ones described in `examples/wrong_submissions/part*.json` as text edits of the
 solution, each with the checks its bug must fail (and only those)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from autograder.grade.discover import GRADED_FILES
 from autograder.release.stubs import ASSIGNMENTS, REPO, SOLUTIONS
 
-CATALOG = REPO / "examples" / "wrong_submissions.json"
+CATALOG = REPO / "examples" / "wrong_submissions"
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,15 @@ class Mutant:
     fails: tuple[str, ...]
 
 
-def mutants(path: Path = CATALOG) -> list[Mutant]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [Mutant(m["name"], m["description"], m["file"], tuple(tuple(e) for e in m["edits"]), tuple(m["fails"])) for m in data]
+def mutants(folder: Path = CATALOG) -> list[Mutant]:
+    found: list[Mutant] = []
+    for path in sorted(folder.glob("part*.json")):
+        for m in json.loads(path.read_text(encoding="utf-8")):
+            found.append(Mutant(m["name"], m["description"], m["file"], tuple(tuple(e) for e in m["edits"]), tuple(m["fails"])))
+    names = [m.name for m in found]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate example names in {folder}")
+    return found
 
 
 def _copy_graded(src: Path, dest: Path) -> None:

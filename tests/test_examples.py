@@ -1,0 +1,49 @@
+"""Every realistic wrong submission loses exactly the points of the checks aimed at its bug;
+the solution scores 100 and the stubs 0 with "not implemented" feedback on every check."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.catalog import checks_of
+from autograder.examples import build_examples, mutants
+from autograder.grade.batch import grade_all
+
+MUTANTS = {m.name: m for m in mutants()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("examples")
+    subs = build_examples(root / "subs")
+    return {r.student: r for r in grade_all(subs, root / "out", quiet=True)}
+
+
+def test_hidden_suite_totals_100():
+    metas = checks_of("hidden")
+    assert sum(m.points for m in metas) == 100
+    assert len({m.name for m in metas}) == len(metas)
+    assert all(m.title and m.points > 0 for m in metas)
+
+
+def test_at_least_15_realistic_wrong_submissions():
+    assert len(MUTANTS) >= 15
+
+
+def test_solution_scores_100(graded):
+    r = graded["solution"]
+    assert r.total == 100, [(c.check, c.status, c.message) for c in r.checks if c.status != "passed"]
+
+
+def test_stubs_score_0_with_not_implemented_feedback(graded):
+    r = graded["stubs"]
+    assert r.total == 0
+    assert all("尚未实现" in c.message for c in r.checks), [(c.check, c.message) for c in r.checks if "尚未实现" not in c.message]
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_wrong_submission_fails_exactly_its_checks(graded, name):
+    r = graded[name]
+    failed = sorted(c.check for c in r.checks if c.status != "passed")
+    assert failed == sorted(MUTANTS[name].fails), {c.check: c.message for c in r.checks if c.status != "passed"}
+    assert r.total == 100 - sum(c.max_score for c in r.checks if c.check in MUTANTS[name].fails)
