@@ -34,15 +34,21 @@ def test_stub_keeps_hints_and_names_the_function():
     assert "return 1" not in out
 
 
+def _normalized(text: str) -> str:
+    return "\n".join(ln.strip() for ln in text.splitlines() if ln.strip())
+
+
 def _solution_snippets() -> list[str]:
-    """Distinctive lines of every solution region (short generic lines like `return out` are
-    not evidence of a leak, so lines under 25 characters are ignored)."""
-    given = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "assignments" / "cnn_rnn").glob("*.py"))
+    """Every pair of consecutive lines of every solution region. A single generic line
+    (`return out`, `counts: dict[str, int] = {}`) also occurs in honest code; two consecutive
+    answer lines in a shipped file are a leak."""
+    given = _normalized("\n".join(p.read_text(encoding="utf-8") for p in (REPO / "assignments" / "cnn_rnn").glob("*.py")))
     snippets = []
     for path in (REPO / "solutions" / "cnn_rnn").glob("*.py"):
         for region in SOLUTION_REGION.findall(path.read_text(encoding="utf-8")):
-            snippets += [ln.strip() for ln in region.splitlines() if len(ln.strip()) >= 25 and not ln.strip().startswith("# HINT")]
-    # A line that the given code itself contains (e.g. `gen = torch.Generator()...`) is no leak.
+            lines = [ln for ln in _normalized(region).splitlines() if not ln.startswith("# HINT")]
+            snippets += ["\n".join(pair) for pair in zip(lines, lines[1:]) if len("".join(pair)) >= 30]
+    # Pairs the given code itself contains (a training loop's zero_grad/backward) are no leak.
     return [s for s in snippets if s not in given]
 
 
@@ -54,7 +60,7 @@ def test_bundle_contains_no_secrets(tmp_path: Path):
     assert not any(r.startswith("reference") for r in rel), "reference implementation shipped"
     assert not any("suites/hidden" in r for r in rel), "hidden suite shipped"
     assert not any(r.endswith((".safetensors", ".pt", ".pth", ".npz")) for r in rel), "cached expectations or weights shipped"
-    text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+    text = _normalized("\n".join(p.read_text(encoding="utf-8", errors="replace") for p in files))
     assert "### BEGIN SOLUTION" not in text
     assert "from reference" not in text and "import reference" not in text
     leaked = [s for s in _solution_snippets() if s in text]

@@ -77,7 +77,8 @@ def _reachable(url: str, timeout: float = 3.0) -> bool:
         return True  # behind a proxy a direct probe says nothing; let the real download decide
     parts = urlparse(url)
     try:
-        with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout):
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
             return True
     except OSError:
         return False

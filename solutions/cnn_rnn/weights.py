@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import os
+import socket
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -68,16 +71,55 @@ def load_torchvision(arch: str, weights: str | None = None, **kwargs) -> nn.Modu
         ) from exc
 
 
+def _reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to ``url``'s host opens within ``timeout`` seconds."""
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True  # behind a proxy a direct probe says nothing; let the real download decide
+    parts = urlparse(url)
+    try:
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def _hf_hub_offline():
+    """Serve Hugging Face Hub files from the local cache only, without retries over the network.
+
+    huggingface_hub reads ``HF_HUB_OFFLINE`` once at import, so setting the environment variable
+    here would come too late; its ``constants`` module is what each request consults.
+    """
+    from huggingface_hub import constants
+
+    saved = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = saved
+
+
 def load_clip(model_name: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k"):
     """加载 open_clip 模型，返回 ``(model, preprocess, tokenizer)``，模型处于 eval 模式。
 
     ``pretrained`` 可以是 open_clip 的标签（联网时下载），也可以是本地 checkpoint 路径，
     或 ``None``（随机初始化，只用于测试代码路径）。
+    离线时只从本地缓存读取；缓存里没有就立刻抛出 ``WeightsUnavailable``（几秒内，而不是反复重试）。
     """
     import open_clip
 
+    offline = nullcontext()
+    if pretrained is not None and not Path(str(pretrained)).exists():
+        cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+        # open_clip prefers the Hub whenever a tag names a Hub repo (huggingface_hub is installed).
+        source = os.environ.get("HF_ENDPOINT", "https://huggingface.co") if cfg.get("hf_hub") else cfg.get("url")
+        if source and not _reachable(source):
+            offline = _hf_hub_offline()
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained)
+        with offline:
+            model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=pretrained)
     except (OSError, RuntimeError) as exc:
         if pretrained is not None and Path(str(pretrained)).exists():
             raise
