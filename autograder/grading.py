@@ -36,12 +36,13 @@ def run_suite(
     *,
     sandbox: bool = False,
     hide: tuple[Path, ...] = (),
+    zygote: bool = False,
     plugin_out: list | None = None,
 ) -> list[CheckResult]:
     files = suite_files(suite, parts)
     if not files:
         raise SuiteError(f"no {suite} suite files for {parts or PARTS} under {SUITES / suite}")
-    plugin = GraderPlugin(submission, limits, sandbox, hide)
+    plugin = GraderPlugin(submission, limits, sandbox, hide, zygote)
     if plugin_out is not None:
         plugin_out.append(plugin)
     args = [
@@ -66,10 +67,12 @@ def grade_folder(
     *,
     sandbox: bool = True,
     hide: tuple[Path, ...] = (),
+    zygote: bool = True,
 ) -> StudentResult:
-    """Hidden suite against one submission; sandboxed whenever this machine allows it."""
+    """Hidden suite against one submission; sandboxed whenever this machine allows it, with
+    the worker forked from this process's warm fork server unless `zygote=False`."""
     started = time.monotonic()
     plugins: list[GraderPlugin] = []
-    checks = run_suite(folder, "hidden", parts, limits, sandbox=sandbox, hide=hide, plugin_out=plugins)
+    checks = run_suite(folder, "hidden", parts, limits, sandbox=sandbox, hide=hide, zygote=zygote, plugin_out=plugins)
     note = plugins[0].sandbox_note if plugins else ""
     return StudentResult(student, checks, sandbox=note, seconds=time.monotonic() - started)

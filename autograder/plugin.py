@@ -40,13 +40,16 @@ PLUGIN_KEY = pytest.StashKey["GraderPlugin"]()
 def worker(request: pytest.FixtureRequest):
     """The untrusted worker bound to the submission under grading (one per suite run)."""
     plugin = request.config.stash[PLUGIN_KEY]
-    with Worker(plugin.submission, plugin.limits, sandbox=plugin.sandbox, hide=plugin.hide) as w:
+    with Worker(plugin.submission, plugin.limits, sandbox=plugin.sandbox, hide=plugin.hide, zygote=plugin.zygote) as w:
         plugin.sandbox_note = w.sandbox_note
         yield w
 
 
 class GraderPlugin:
-    def __init__(self, submission: Path, limits: Limits = Limits(), sandbox: bool = False, hide: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, submission: Path, limits: Limits = Limits(), sandbox: bool = False, hide: tuple[Path, ...] = (), zygote: bool = False
+    ) -> None:
+        self.zygote = zygote
         self.submission = Path(submission)
         self.limits = limits
         self.sandbox = sandbox

@@ -24,6 +24,8 @@ import torch
 
 from autograder import sandbox as sandboxing
 from autograder import wire
+from autograder.zygote import Zygote, ZygoteError
+from autograder.zygote import shared as shared_zygote
 
 REPO = Path(__file__).resolve().parents[1]
 # The pristine given modules (data.py, weights.py, ...) a submission falls back to: in the
@@ -133,12 +135,22 @@ class Worker:
         *,
         sandbox: bool = False,
         hide: tuple[Path, ...] = (),
+        zygote: bool = False,
     ) -> None:
         self.submission = Path(submission).resolve()
         self.given = Path(given).resolve()
         self.limits = limits
-        self.jail = sandboxing.jail(self.submission, self.given, hide) if sandbox else None
-        self.sandbox_note = sandboxing.describe(self.jail is not None)
+        self.zygote: Zygote | None = None
+        self.child_pid: int | None = None
+        if zygote:
+            # Forked from a warm fork server: the submission is copied into its work folder.
+            self.zygote = shared_zygote(limits, self.given, sandbox=sandbox, hide=hide)
+            self.placed, self.inner = self.zygote.place(self.submission)
+            self.jail = None
+            self.sandbox_note = self.zygote.sandbox_note
+        else:
+            self.jail = sandboxing.jail(self.submission, self.given, hide) if sandbox else None
+            self.sandbox_note = sandboxing.describe(self.jail is not None)
         self.proc: subprocess.Popen | None = None
         self.cap: sandboxing.ProcessGroupCap | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
@@ -150,7 +162,33 @@ class Worker:
         self.crash_counts: dict[str, int] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
+    def _running(self) -> bool:
+        if self.zygote is not None:
+            return self.child_pid is not None
+        return self.proc is not None and self.proc.poll() is None
+
+    def _spawn_from_zygote(self) -> None:
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        log = open(self.log_path, "ab")
+        try:
+            self.child_pid = self.zygote.spawn(self.inner, req_r, resp_w, log.fileno())
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+            log.close()
+        self._req = os.fdopen(req_w, "wb", buffering=0)
+        self._reader = _Reader(resp_r)
+        self._resp_fd = resp_r
+
     def _start(self) -> ProbeResult | None:
+        if self.zygote is not None:
+            try:
+                self._spawn_from_zygote()
+            except ZygoteError as exc:
+                return ProbeResult("crash", error={"type": "WorkerError", "message": f"fork server failed: {exc}"})
+            self.starts += 1
+            return self._await_ready()
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         log = open(self.log_path, "ab")
@@ -182,6 +220,9 @@ class Worker:
         self._req = os.fdopen(req_w, "wb", buffering=0)
         self._reader = _Reader(resp_r)
         self._resp_fd = resp_r
+        return self._await_ready()
+
+    def _await_ready(self) -> ProbeResult | None:
         try:
             meta, _ = self._reader.read(time.monotonic() + self.limits.startup_s)
             if meta.get("ready"):
@@ -194,7 +235,27 @@ class Worker:
             self.kill()
             return ProbeResult("crash", error={"type": "WorkerCrash", "message": f"worker died on start ({exc})"}, output=self.output_tail())
 
+    def _close_pipes(self) -> None:
+        for closer in (getattr(self, "_req", None),):
+            try:
+                closer and closer.close()
+            except OSError:
+                pass
+        try:
+            os.close(self._resp_fd)
+        except (OSError, AttributeError):
+            pass
+
     def kill(self) -> None:
+        if self.zygote is not None:
+            if self.child_pid is not None:
+                try:
+                    self.zygote.kill(self.child_pid)
+                except ZygoteError:
+                    pass
+                self.child_pid = None
+                self._close_pipes()
+            return
         if self.proc is None:
             return
         try:
@@ -205,19 +266,16 @@ class Worker:
         if self.cap is not None:  # daemons that left the process group die here
             self.cap.kill_all()
             self.cap = None
-        for closer in (getattr(self, "_req", None),):
-            try:
-                closer and closer.close()
-            except OSError:
-                pass
-        try:
-            os.close(self._resp_fd)
-        except OSError:
-            pass
+        self._close_pipes()
         self.proc = None
 
     def close(self) -> None:
         self.kill()
+        if self.zygote is not None:
+            try:
+                self.zygote.reap(self.placed)
+            except ZygoteError:
+                pass
         self._tmp.cleanup()
 
     def __enter__(self) -> "Worker":
@@ -256,9 +314,8 @@ class Worker:
         return result
 
     def _call(self, probe, args, tensors, seed, timeout, started) -> ProbeResult:
-        if self.proc is None or self.proc.poll() is not None:
-            if self.proc is not None:
-                self.kill()
+        if not self._running():
+            self.kill()
             failed = self._start()
             if failed is not None:
                 failed.seconds = time.monotonic() - started

@@ -85,8 +85,9 @@ def _under(path: Path, root: Path) -> bool:
         return False
 
 
-def jail(submission: Path, given: Path, hide: tuple[Path, ...] = ()) -> Jail | None:
-    """bwrap arguments for one worker, or None when no sandbox is available."""
+def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION) -> Jail | None:
+    """bwrap arguments for one worker (or a zygote, whose writable place is its work folder
+    holding the current submission), or None when no sandbox is available."""
     bwrap = bwrap_path()
     if bwrap is None:
         return None
@@ -101,10 +102,10 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = ()) -> Jail | N
             args += ["--ro-bind", str(keep), str(keep)]
     args += ["--tmpfs", "/tmp"]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
-    args += ["--bind", str(submission), IN_SUBMISSION, "--chdir", IN_SUBMISSION]
+    args += ["--bind", str(submission), inner, "--chdir", inner]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
-    args += ["--setenv", "HOME", "/tmp", "--"]
-    return Jail(args, IN_SUBMISSION, IN_GIVEN, IN_RUNTIME)
+    args += ["--setenv", "HOME", "/tmp", "--setenv", "CNN_RNN_SANDBOXED", "1", "--"]
+    return Jail(args, inner, IN_GIVEN, IN_RUNTIME)
 
 
 PIDS_ROOT = Path("/sys/fs/cgroup/pids")
