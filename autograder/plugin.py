@@ -77,3 +77,21 @@ class GraderPlugin:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.problems.append(f"collection failed: {report.nodeid}: {report.longreprtext[-2000:]}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Standalone use: `python -m pytest autograder/suites/hidden -p autograder.plugin --submission DIR`."""
+    group = parser.getgroup("autograder")
+    group.addoption("--submission", default=None, help="folder with the part*_*.py files to grade")
+    group.addoption("--no-sandbox", action="store_true", help="run the worker without bubblewrap")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if PLUGIN_KEY in config.stash:  # registered by autograder.grading
+        return
+    submission = config.getoption("submission", None)
+    if submission:
+        plugin = GraderPlugin(Path(submission), sandbox=not config.getoption("no_sandbox"))
+        config.pluginmanager.register(plugin, "autograder-grader")
+        config.stash[PLUGIN_KEY] = plugin
