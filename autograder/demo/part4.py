@@ -27,7 +27,7 @@ from solutions.cnn_rnn.part3_lstm import build_vocab, char_tokenize
 
 SEED = 0
 N_PRETRAIN, N_TRAIN, N_TEST = 3000, 1000, 1000  # disjoint: unlabelled LM corpus, labelled train / test
-VOCAB_MAX = 1000
+VOCAB_MAX = 2000
 MAX_LEN = 48
 EMBED_DIM, HIDDEN_DIM = 64, 128
 EPOCHS, BATCH_SIZE, LR = 3, 64, 3e-3
@@ -107,10 +107,12 @@ def grading_size(seed: int) -> dict:
     held_ids, _ = P.encode_corpus(held, vocab, R.GRADING_MAX_LEN)
     torch.manual_seed(seed)
     model = P.LSTMLanguageModel(len(vocab), R.GRADING_EMBED_DIM, R.GRADING_HIDDEN_DIM)
+    before = P.heldout_cross_entropy(model, held_ids)
     started = time.monotonic()
     P.train_lm(model, tr_ids, R.GRADING_EPOCHS, R.GRADING_BATCH_SIZE, R.GRADING_LR, seed)
     return {
         "seed": seed,
+        "heldout_ce_untrained": before,
         "heldout_ce": P.heldout_cross_entropy(model, held_ids),
         "train_seconds": time.monotonic() - started,
         "threshold": R.GRADING_HELDOUT_CE_MAX,
@@ -193,7 +195,8 @@ def measure(seeds: list[int]) -> str:
     for seed in seeds:
         g = grading_size(seed)
         rows.append(
-            f"| grading ({R.GRADING_N_TRAIN} reviews, {R.GRADING_EPOCHS} ep) | {seed} | - | {g['heldout_ce']:.3f} "
+            f"| grading ({R.GRADING_N_TRAIN} reviews, {R.GRADING_EPOCHS} ep) | {seed} | {g['heldout_ce_untrained']:.3f} "
+            f"| {g['heldout_ce']:.3f} "
             f"| - | - | - | {g['train_seconds']:.1f} |"
         )
     return "\n".join(rows)
