@@ -75,4 +75,5 @@ def grade_folder(
     plugins: list[GraderPlugin] = []
     checks = run_suite(folder, "hidden", parts, limits, sandbox=sandbox, hide=hide, zygote=zygote, plugin_out=plugins)
     note = plugins[0].sandbox_note if plugins else ""
-    return StudentResult(student, checks, sandbox=note, seconds=time.monotonic() - started)
+    compute = plugins[0].compute_s if plugins else 0.0
+    return StudentResult(student, checks, sandbox=note, seconds=time.monotonic() - started, compute_seconds=compute)

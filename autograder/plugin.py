@@ -43,6 +43,7 @@ def worker(request: pytest.FixtureRequest):
     with Worker(plugin.submission, plugin.limits, sandbox=plugin.sandbox, hide=plugin.hide, zygote=plugin.zygote) as w:
         plugin.sandbox_note = w.sandbox_note
         yield w
+        plugin.compute_s = w.compute_s
 
 
 class GraderPlugin:
@@ -55,6 +56,7 @@ class GraderPlugin:
         self.sandbox = sandbox
         self.hide = hide
         self.sandbox_note = ""
+        self.compute_s = 0.0
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
         self._worker: Worker | None = None

@@ -46,6 +46,7 @@ class StudentResult:
     problem: str = ""  # e.g. a corrupt zip; its checks are then all 0
     sandbox: str = ""  # how the worker was isolated (see autograder.sandbox)
     seconds: float = 0.0
+    compute_seconds: float = 0.0  # time spent inside probes (student code), for benchmarks
 
     @property
     def total(self) -> float:
@@ -67,6 +68,7 @@ class StudentResult:
             "problem": self.problem,
             "sandbox": self.sandbox,
             "seconds": round(self.seconds, 3),
+            "compute_seconds": round(self.compute_seconds, 3),
             "total": self.total,
             "max_total": self.max_total,
             "checks": [c.to_dict() for c in self.checks],
@@ -80,4 +82,5 @@ class StudentResult:
             problem=data.get("problem", ""),
             sandbox=data.get("sandbox", ""),
             seconds=float(data.get("seconds", 0.0)),
+            compute_seconds=float(data.get("compute_seconds", 0.0)),
         )

@@ -156,6 +156,7 @@ class Worker:
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         self.starts = 0
+        self.compute_s = 0.0
         # A part whose code keeps killing the worker (os._exit on import, say) is not
         # restarted forever: after CRASH_BUDGET crashes its remaining probes fail at once.
         self.crashes: dict[str, ProbeResult] = {}
@@ -333,6 +334,9 @@ class Worker:
             return ProbeResult("crash", error={"type": "WorkerCrash", "message": f"worker process ended or sent garbage ({type(exc).__name__}: {exc}){code}"}, output=self.output_tail(), seconds=time.monotonic() - started)
         elapsed = time.monotonic() - started
         if meta.get("ok") is True and isinstance(meta.get("result"), dict):
+            reported = meta.get("elapsed")
+            if isinstance(reported, float) and 0 <= reported <= elapsed:
+                self.compute_s += reported  # self-reported by untrusted code: benchmarks only
             return ProbeResult("ok", result=meta["result"], tensors=out, seconds=elapsed)
         error = meta.get("error") if isinstance(meta.get("error"), dict) else {}
         error = {k: str(error.get(k, "")) for k in ("type", "message", "where")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import time
 import traceback
 import types
 from pathlib import Path
@@ -78,8 +79,10 @@ def serve(submission: Path, fallback: Path, req_fd: int, resp_fd: int) -> int:
         try:
             reset_state(int(meta.get("seed", 0)))
             fn = registry[name]
+            started = time.perf_counter()
             out_meta, out_tensors = fn(ctx, meta.get("args", {}), tensors)
-            payload = wire.encode({"ok": True, "result": out_meta}, out_tensors)
+            elapsed = time.perf_counter() - started  # the student's compute, for benchmarks only
+            payload = wire.encode({"ok": True, "result": out_meta, "elapsed": elapsed}, out_tensors)
         except BaseException as exc:  # SystemExit and KeyboardInterrupt from student code too
             if isinstance(exc, KeyError) and name not in registry:
                 err = {"type": "UnknownProbe", "message": f"unknown probe {name!r}", "where": ""}
