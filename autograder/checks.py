@@ -165,3 +165,29 @@ def expect_at_least(actual: float, threshold: float, what: str, hint: str = "") 
 def expect_at_most(actual: float, threshold: float, what: str, hint: str = "") -> None:
     if not actual <= threshold:
         raise CheckFailed(_with_hint(f"{what}: {actual:.4f}，高于阈值 {threshold:.4f}", hint))
+
+
+def expect_state_shapes(actual: Any, expected: dict[str, Sequence[int]], what: str, hint: str = "") -> None:
+    """Same state_dict keys with the same shapes; the message names missing, extra and misshapen keys."""
+    if not isinstance(actual, dict):
+        raise CheckFailed(_with_hint(f"{what}: 没有得到 state_dict 的键与形状", hint))
+    got = {str(k): [int(s) for s in v] if isinstance(v, list) else v for k, v in actual.items()}
+    want = {k: [int(s) for s in v] for k, v in expected.items()}
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    misshapen = [k for k in sorted(set(want) & set(got)) if got[k] != want[k]]
+    if not (missing or extra or misshapen):
+        return
+
+    def first(keys: list[str]) -> str:
+        return ", ".join(keys[:5]) + (f" …（共 {len(keys)} 个）" if len(keys) > 5 else "")
+
+    parts = []
+    if missing:
+        parts.append(f"缺少的键: {first(missing)}")
+    if extra:
+        parts.append(f"多出的键: {first(extra)}")
+    if misshapen:
+        k = misshapen[0]
+        parts.append(f"形状不同的键 {len(misshapen)} 个，例如 {k}: 期望 {_fmt_shape(want[k])}，得到 {got[k]}")
+    raise CheckFailed(_with_hint(f"{what}: state_dict 与 torchvision 不一致。" + "；".join(parts), hint))

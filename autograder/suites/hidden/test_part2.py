@@ -1,0 +1,366 @@
+"""Hidden checks, part 2: transfer learning — truncation, freezing, task head, feature extraction,
+optimizer, head training, unfreezing, and the lfw_subset accuracy of a frozen MobileNetV2 (20 points)."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models import get_model
+
+import reference.transfer as ref
+from autograder.checks import (
+    check,
+    expect_at_least,
+    expect_close,
+    expect_equal,
+    expect_shape,
+    expect_true,
+    require_ok,
+    tensor,
+    value,
+)
+from autograder.expect import cached
+from autograder.probes.part2 import small_backbone
+from autograder.runner import ProbeResult
+from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
+
+SEED = SEEDS["hidden"]
+T = TypeVar("T")
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Expectations computed as the worker computes them (one intra-op thread)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+_memo: "weakref.WeakKeyDictionary[object, dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _once(worker, key: str, call: Callable[[], T]) -> T:
+    """One probe run per worker for checks that read different parts of the same result."""
+    results = _memo.setdefault(worker, {})
+    if key not in results:
+        results[key] = call()
+    return results[key]
+
+
+def _expect_names(got: list, expected: list[str], what: str, hint: str) -> None:
+    extra, missing = sorted(set(got) - set(expected)), sorted(set(expected) - set(got))
+    expect_true(not extra and not missing and len(got) == len(expected),
+                f"{what}: 期望 {len(expected)} 个参数名，得到 {len(got)} 个"
+                + (f"；多了 {len(extra)} 个（例如 {', '.join(map(str, extra[:3]))}）" if extra else "")
+                + (f"；少了 {len(missing)} 个（例如 {', '.join(missing[:3])}）" if missing else ""), hint)
+
+
+# --------------------------------------------------------------------------- truncate_backbone
+
+
+def _calibrated_model(arch: str, seed: int) -> nn.Module:
+    """torchvision's `arch` (random init) whose BatchNorm running statistics are those of a random
+    batch: with the initial statistics a random MobileNetV2's features shrink to ~1e-9 and every
+    image looks alike, so a comparison would not see a wrong embedding."""
+    with _one_thread():
+        torch.manual_seed(seed)
+        model = get_model(arch, weights=None)
+        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        for bn in bns:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average: one batch gives exactly its statistics
+        model.train()
+        with torch.no_grad():
+            model(randn(8, 3, 64, 64, seed=seed + 1))
+        for bn in bns:
+            bn.momentum = 0.1
+    return model.eval()
+
+
+def _truncate_case(worker, arch: str, seed: int) -> tuple[ProbeResult, dict[str, torch.Tensor]]:
+    def run() -> tuple[ProbeResult, dict[str, torch.Tensor]]:
+        model = _calibrated_model(arch, seed)
+        x = randn(2, 3, 64, 64, seed=seed + 2)
+
+        def compute() -> dict[str, torch.Tensor]:
+            with _one_thread(), torch.no_grad():
+                return {"embedding": ref.truncate_backbone(model).eval()(x), "original": model(x)}
+
+        exp = cached(f"part2.truncate.{arch}.{seed}", compute)
+        return worker.call("part2.truncate", {"arch": arch}, {"x": x, **prefixed(model.state_dict())}, timeout=60), exp
+
+    return _once(worker, f"truncate.{arch}.{seed}", run)
+
+
+def _check_embedding(worker, arch: str, seed: int, hint: str) -> None:
+    r, exp = _truncate_case(worker, arch, seed)
+    r = require_ok(r)
+    dim = ref.EMBEDDING_DIM[arch]
+    got = tensor(r, "embedding", "truncate_backbone(model)(x)")
+    expect_shape(got, [2, dim], f"truncate_backbone({arch})(x)，x: [2, 3, 64, 64]",
+                 f"backbone 应输出展平的 embedding [B, {dim}]：只替换最后的分类层，不要去掉 avgpool/flatten。")
+    # The same layers run either way; the tolerance admits an equivalent route to the pooled
+    # embedding (e.g. x.mean((2, 3)) instead of AdaptiveAvgPool2d), which sums in another order.
+    expect_close(got, exp["embedding"], f"truncate_backbone({arch})(x)", atol=1e-5, rtol=1e-4, hint=hint)
+
+
+@check("part2.truncate_resnet18", 1, "truncate_backbone(ResNet-18) 输出展平的 [B, 512] embedding，与参考一致")
+def test_truncate_resnet18(worker):
+    _check_embedding(worker, "resnet18", SEED, "ResNet 的分类层是 model.fc：把它换成 nn.Identity()，其余层（包括 avgpool 与 flatten）保持不变。")
+
+
+@check("part2.truncate_mobilenet", 1, "truncate_backbone(MobileNetV2) 输出展平的 [B, 1280] embedding，与参考一致")
+def test_truncate_mobilenet(worker):
+    _check_embedding(worker, "mobilenet_v2", SEED + 1,
+                     "MobileNetV2 的分类层是 model.classifier[-1]（classifier 是 Dropout + Linear 的 nn.Sequential）：只把这个 Linear 换成 nn.Identity()。")
+
+
+@check("part2.truncate_keeps_original", 1, "truncate_backbone 不修改传入的模型（原模型仍输出 1000 类 logits）")
+def test_truncate_keeps_original(worker):
+    r, exp = _truncate_case(worker, "mobilenet_v2", SEED + 1)
+    r = require_ok(r)
+    hint = "先 backbone = copy.deepcopy(model)，在副本上替换分类层并返回副本；原模型之后还可能要用。"
+    expect_true(r.result.get("same_object") is False, "truncate_backbone(model) 返回了传入的 model 本身（原地修改了原模型）", hint)
+    expect_close(tensor(r, "original", "model(x)"), exp["original"], "truncate_backbone 之后原模型 model(x) 的输出",
+                 atol=1e-5, rtol=1e-4, hint=hint)
+
+
+# --------------------------------------------------------------------------- freeze
+
+
+def _freeze_case(worker) -> ProbeResult:
+    x = randn(2, 3, 64, 64, seed=SEED + 10)
+    return _once(worker, "freeze", lambda: worker.call("part2.freeze", {"arch": "mobilenet_v2", "passes": 2}, {"x": x}))
+
+
+def _param_names(arch: str) -> list[str]:
+    with torch.random.fork_rng(devices=[]):
+        return [name for name, _ in get_model(arch, weights=None).named_parameters()]
+
+
+@check("part2.freeze_requires_grad", 2, "freeze 之后所有参数 requires_grad=False")
+def test_freeze_requires_grad(worker):
+    r = require_ok(_freeze_case(worker))
+    flags = value(r, "requires_grad", "freeze(model) 之后各参数的 requires_grad", dict)
+    _expect_names(list(flags), _param_names("mobilenet_v2"), "freeze(model) 返回的模块的参数", "freeze 原地修改并返回同一个 module。")
+    trainable = [name for name, flag in flags.items() if flag]
+    expect_true(not trainable,
+                f"freeze(model) 之后仍有 {len(trainable)}/{len(flags)} 个参数 requires_grad=True（例如 {', '.join(trainable[:3])}）",
+                "遍历 module.parameters()，对每个参数 requires_grad_(False)；只调用 eval() 不会停止梯度计算。")
+
+
+@check("part2.freeze_eval", 2, "freeze 之后处于 eval 模式：多次前向传播不改变 BatchNorm 的 running 统计量")
+def test_freeze_eval(worker):
+    r = require_ok(_freeze_case(worker))
+    hint = "freeze 还要调用 module.eval()：train 模式下每次 forward 都会更新 BatchNorm 的 running_mean / running_var。"
+    modes = value(r, "training", "freeze(model) 之后各模块的 training 标志", dict)
+    training = [name for name, flag in modes.items() if flag]
+    expect_true(not training, f"freeze(model) 之后 {len(training)} 个模块仍在 train 模式（例如 {', '.join(training[:3])}）", hint)
+    before = {k[len("before."):]: v for k, v in r.tensors.items() if k.startswith("before.")}
+    expect_true(bool(before), "没有得到 BatchNorm 的 running 统计量", hint)
+    for key, old in before.items():
+        expect_close(tensor(r, f"after.{key}", key), old, f"两次 forward 之后的 {key}", atol=0.0, rtol=0.0, hint=hint)
+
+
+# --------------------------------------------------------------------------- make_head
+
+
+def _head_case(hidden: int | None, hint: str) -> Callable:
+    def test(worker) -> None:
+        in_dim, num_classes = 20, 3
+        x = randn(5, in_dim, seed=SEED + 20)
+        r = require_ok(worker.call("part2.make_head", {"in_dim": in_dim, "num_classes": num_classes, "hidden": hidden}, {"x": x}))
+        leaves = ["Linear"] if hidden is None else ["Linear", "ReLU", "Linear"]
+        expect_equal(value(r, "leaves", "make_head 的层", list), leaves, f"make_head({in_dim}, {num_classes}, hidden={hidden}) 的层", hint)
+        dims = [in_dim, num_classes] if hidden is None else [in_dim, hidden, num_classes]
+        h = x
+        for i, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
+            w = tensor(r, f"linear.{i}.weight", f"第 {i + 1} 个 Linear 的 weight")
+            b = tensor(r, f"linear.{i}.bias", f"第 {i + 1} 个 Linear 的 bias")
+            expect_shape(w, [fan_out, fan_in], f"第 {i + 1} 个 Linear 的 weight", hint)
+            expect_shape(b, [fan_out], f"第 {i + 1} 个 Linear 的 bias", hint)
+            h = F.linear(h, w, b)
+            if i < len(dims) - 2:
+                h = torch.relu(h)
+        expect_close(tensor(r, "out", "make_head(...)(x)"), h, f"make_head({in_dim}, {num_classes}, hidden={hidden})(x)",
+                     atol=1e-5, rtol=1e-4, hint=hint)
+
+    return test
+
+
+test_make_head_linear = check("part2.make_head_linear", 1, "make_head(hidden=None) 是一层 Linear(in_dim, num_classes)")(
+    _head_case(None, "hidden 为 None 时任务头就是 nn.Linear(in_dim, num_classes)，不加激活。"))
+test_make_head_hidden = check("part2.make_head_hidden", 1, "make_head(hidden=h) 是 Linear → ReLU → Linear")(
+    _head_case(8, "hidden 不为 None 时：nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))。"))
+
+
+# --------------------------------------------------------------------------- extract_features
+
+
+def _features_case(worker) -> tuple[ProbeResult, dict[str, torch.Tensor]]:
+    def run():
+        seed = SEED + 30
+        torch.manual_seed(seed)
+        backbone = randomize_batchnorm(small_backbone(), seed)
+        images = randn(7, 3, 16, 16, seed=seed + 1)
+
+        def compute() -> dict[str, torch.Tensor]:
+            with _one_thread():
+                return {"features": ref.extract_features(backbone, images, batch_size=3)}
+
+        exp = cached(f"part2.extract_features.{seed}", compute)
+        return worker.call("part2.extract_features", {"batch_size": 3}, {"images": images, **prefixed(backbone.state_dict())}), exp
+
+    return _once(worker, "extract_features", run)
+
+
+@check("part2.extract_features_values", 2, "extract_features 分批（batch_size=3）抽出的 embedding 与参考一致")
+def test_extract_features_values(worker):
+    r, exp = _features_case(worker)
+    r = require_ok(r)
+    expect_close(tensor(r, "features", "extract_features(...)"), exp["features"], "extract_features(backbone, images[7], batch_size=3)",
+                 atol=1e-5, rtol=1e-4,
+                 hint="在 eval() 模式下前向（BatchNorm 用 running 统计量），按 images[i:i + batch_size] 分批，torch.cat 后得到 [N, D]，顺序不变。")
+
+
+@check("part2.extract_features_no_side_effects", 1, "extract_features 不建计算图、不改 BatchNorm 统计量，并恢复原来的 train/eval 模式")
+def test_extract_features_no_side_effects(worker):
+    r, _ = _features_case(worker)
+    r = require_ok(r)
+    expect_true(not r.result.get("requires_grad") and not r.result.get("has_grad_fn"),
+                "extract_features 返回的特征带着计算图 (requires_grad=True)", "前向要放在 with torch.no_grad(): 里，抽特征不需要梯度。")
+    before = {k[len("before."):]: v for k, v in r.tensors.items() if k.startswith("before.")}
+    for key, old in before.items():
+        expect_close(tensor(r, f"after.{key}", key), old, f"extract_features 之后 backbone 的 {key}", atol=0.0, rtol=0.0,
+                     hint="先 backbone.eval() 再前向：train 模式下 forward 会改写 BatchNorm 的 running 统计量。")
+    expect_true(r.result.get("training_after") is True, "extract_features 之后 backbone 没有回到调用前的 train 模式",
+                "先记下 was_training = backbone.training，结束时 backbone.train(was_training)。")
+
+
+# --------------------------------------------------------------------------- make_optimizer
+
+TRAINABLE = ["features.17", "classifier"]
+
+
+@check("part2.make_optimizer", 2, "make_optimizer 是只包含可训练参数（freeze + unfreeze 之后）的 Adam")
+def test_make_optimizer(worker):
+    lr = 0.003
+    r = require_ok(worker.call("part2.make_optimizer", {"arch": "mobilenet_v2", "trainable": TRAINABLE, "lr": lr}))
+    expect_equal(r.result.get("class"), "Adam", "make_optimizer 返回的优化器类型", "用 torch.optim.Adam(params, lr=lr)。")
+    held = value(r, "params", "优化器里的参数", list)
+    expected = sorted(n for n in _param_names("mobilenet_v2") if any(n == p or n.startswith(p + ".") for p in TRAINABLE))
+    hint = "只把 requires_grad=True 的参数交给优化器：[p for p in model.parameters() if p.requires_grad]。"
+    _expect_names(held, expected, "优化器里的参数（freeze 后解冻了 features.17 与 classifier）", hint)
+    lrs = value(r, "lrs", "优化器各组的学习率", list)
+    expect_true(bool(lrs) and all(abs(v - lr) <= 1e-12 for v in lrs), f"优化器的学习率应为 {lr}，得到 {lrs}", "lr 要传给优化器：Adam(params, lr=lr)。")
+
+
+# --------------------------------------------------------------------------- train_head
+
+
+@check("part2.train_head", 1, "train_head 的每个 epoch 平均 loss 与训练后的权重与参考一致")
+def test_train_head(worker):
+    seed = SEED + 40
+    n, in_dim, num_classes = 40, 12, 3
+    features = randn(n, in_dim, seed=seed)
+    labels = torch.randint(0, num_classes, (n,), generator=generator(seed + 1))
+    args = {"in_dim": in_dim, "num_classes": num_classes, "epochs": 3, "lr": 0.01, "batch_size": 16, "seed": seed % 1000}
+    torch.manual_seed(seed)
+    init = nn.Linear(in_dim, num_classes).state_dict()
+
+    def compute() -> dict[str, torch.Tensor]:
+        head = nn.Linear(in_dim, num_classes)
+        head.load_state_dict(init)
+        with _one_thread():
+            losses = ref.train_head(head, features, labels, epochs=args["epochs"], lr=args["lr"],
+                                    batch_size=args["batch_size"], seed=args["seed"])
+        return {"losses": torch.tensor(losses, dtype=torch.float64), "weight": head.weight, "bias": head.bias}
+
+    exp = cached(f"part2.train_head.{seed}", compute)
+    r = require_ok(worker.call("part2.train_head", args, {"features": features, "labels": labels, **prefixed(init)}))
+    hint = ("每个 epoch 用同一个 torch.Generator().manual_seed(seed) 生成 torch.randperm(N) 打乱，按 batch_size 分批做 "
+            "zero_grad / cross_entropy / backward / step；平均 loss 按样本数加权（40 个样本、batch 16：最后一批只有 8 个）。")
+    losses = torch.tensor(value(r, "losses", "train_head 返回的 loss 列表", list), dtype=torch.float64)
+    expect_close(losses, exp["losses"], "train_head 返回的每个 epoch 的平均 loss", atol=1e-5, rtol=1e-4, hint=hint)
+    expect_close(tensor(r, "weight", "训练后的 head.weight"), exp["weight"], "训练后的 head.weight", atol=1e-5, rtol=1e-4, hint=hint)
+
+
+# --------------------------------------------------------------------------- unfreeze
+
+UNFREEZE_PREFIXES = ["features.1", "classifier.1.weight"]
+
+
+@check("part2.unfreeze_names", 2, "unfreeze 按模块层级匹配前缀（'features.1' 不匹配 features.18），返回被解冻的参数名")
+def test_unfreeze_names(worker):
+    r = require_ok(worker.call("part2.unfreeze", {"arch": "mobilenet_v2", "prefixes": UNFREEZE_PREFIXES}))
+    with torch.random.fork_rng(devices=[]):
+        model = ref.freeze(get_model("mobilenet_v2", weights=None))
+    expected = ref.unfreeze(model, UNFREEZE_PREFIXES)
+    hint = "匹配规则：name == prefix 或 name.startswith(prefix + \".\")；直接 name.startswith(prefix) 会让 'features.1' 误匹配 features.10 ~ features.18。"
+    returned = value(r, "returned", f"unfreeze(model, {UNFREEZE_PREFIXES}) 的返回值", list)
+    _expect_names(returned, expected, f"unfreeze(model, {UNFREEZE_PREFIXES}) 返回的参数名", hint)
+    expect_equal(returned, sorted(returned), f"unfreeze(model, {UNFREEZE_PREFIXES}) 返回的参数名的顺序", "返回排好序的列表：sorted(...)。")
+    trainable = value(r, "trainable", "解冻后 requires_grad=True 的参数", list)
+    _expect_names(trainable, expected, f"unfreeze(model, {UNFREEZE_PREFIXES}) 之后 requires_grad=True 的参数", hint)
+
+
+BAD_PREFIXES = [["features.99"], ["classifier", "layer4"]]
+
+
+@check("part2.unfreeze_missing_prefix", 1, "unfreeze 对匹配不到任何参数的前缀抛出 ValueError，且不改动模型")
+def test_unfreeze_missing_prefix(worker):
+    r = require_ok(worker.call("part2.unfreeze_errors", {"arch": "mobilenet_v2", "valid": ["features.18"], "bad": BAD_PREFIXES}))
+    outcomes = value(r, "outcomes", "unfreeze 对错误前缀的反应", list)
+    expect_equal(len(outcomes), len(BAD_PREFIXES), "unfreeze 错误前缀的结果个数")
+    for prefixes, outcome in zip(BAD_PREFIXES, outcomes):
+        expect_equal(outcome.get("raised"), "ValueError", f"unfreeze(model, {prefixes})",
+                     "某个前缀一个参数都匹配不到时抛出 ValueError（多半是拼错了名字）。")
+        expect_equal(outcome.get("trainable"), [], f"unfreeze(model, {prefixes}) 抛出 ValueError 之后 requires_grad=True 的参数",
+                     "先检查每个前缀都匹配到了参数，再修改 requires_grad：出错时模型应保持不变。")
+
+
+# --------------------------------------------------------------------------- Practice 1 accuracy
+
+
+def _lfw_features(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Frozen pretrained MobileNetV2 (IMAGENET1K_V1, from the torch cache) features of skimage's
+    lfw_subset at 112 px, split 50/50 per class: the reference pipeline, no solution code."""
+    import numpy as np
+    from PIL import Image
+    from skimage.data import lfw_subset
+    from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
+    from torchvision.transforms._presets import ImageClassification
+
+    raw = lfw_subset()  # [200, 25, 25] float64: 100 faces, then 100 non-faces
+    labels = torch.tensor([1] * 100 + [0] * 100)
+    tf = ImageClassification(crop_size=ref.LFW_IMAGE_SIZE, resize_size=ref.LFW_IMAGE_SIZE)
+    images = torch.stack([tf(Image.fromarray(np.uint8(np.clip(np.round(a * 255), 0, 255))).convert("RGB")) for a in raw])
+    backbone = ref.freeze(ref.truncate_backbone(mobilenet_v2(weights=MobileNet_V2_Weights.IMAGENET1K_V1)))
+    feats = ref.extract_features(backbone, images)
+    train_idx, test_idx = ref.lfw_split(labels, 0.5, seed)
+    return {"train_features": feats[train_idx], "train_labels": labels[train_idx],
+            "test_features": feats[test_idx], "test_labels": labels[test_idx]}
+
+
+@check("part2.lfw_accuracy", 2, "冻结的预训练 MobileNetV2 特征 + 你的 make_head/train_head：lfw_subset 人脸二分类测试准确率达标")
+def test_lfw_accuracy(worker):
+    data = cached("part2.lfw_features.mobilenet_v2.seed0", _lfw_features)
+    tensors = {k: data[k] for k in ("train_features", "train_labels", "test_features")}  # test labels stay here
+    r = require_ok(worker.call("part2.fit_predict", {"seed": 0, "num_classes": 2, "hidden": None}, tensors, timeout=60))
+    pred = tensor(r, "predictions", "测试集上的预测类别")
+    test_labels = data["test_labels"]
+    expect_shape(pred, list(test_labels.shape), "测试集上的预测类别")
+    accuracy = (pred.to(torch.int64) == test_labels).double().mean().item()
+    expect_at_least(accuracy, ref.LFW_PRETRAINED_MIN_ACCURACY,
+                    f"lfw_subset 测试准确率（{len(test_labels)} 张；参考值 {ref.LFW_REFERENCE_PRETRAINED_ACCURACY:.2f}）",
+                    "make_head(1280, 2) 是一层 Linear；train_head 用 cross_entropy 训练 30 个 epoch（Adam, lr=1e-3），每个 batch 都要 "
+                    "zero_grad / backward / step。")
