@@ -8,6 +8,7 @@ as safetensors (no pickle) and written atomically.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 from collections.abc import Callable
 from functools import lru_cache
@@ -41,8 +42,16 @@ def assignment_version() -> str:
     return h.hexdigest()[:16]
 
 
+def _code_digest(fn: Callable) -> str:
+    """Hash of the code that computes an expectation, as loaded in this process: a process that
+    imported an older suite never writes under the key of a newer one."""
+    code = getattr(fn, "__code__", None)
+    return hashlib.sha256(marshal.dumps(code)).hexdigest()[:12] if code is not None else "nocode"
+
+
 def cached(key: str, compute: Callable[[], Tensors]) -> Tensors:
     """`compute()` once per assignment version; later calls (any process) read it back."""
+    key = f"{key}.{_code_digest(compute)}"
     if key in _memory:
         return _memory[key]
     path = cache_root() / "expect" / assignment_version() / f"{key}.safetensors"
