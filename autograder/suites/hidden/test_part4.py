@@ -1,0 +1,330 @@
+"""Hidden checks, part 4: LSTM causal language model (forward, make_clm_batch, clm_loss,
+sentence_embedding, generate, grading-size pretraining) (20 points).
+
+Token ids are built by the grader (reference tokenizer and vocabulary), so a part-3 bug never
+costs part-4 points; the generate / sentence_embedding probes use the grader's forward.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+import reference.clm as ref
+from autograder.checks import (
+    check,
+    expect_at_most,
+    expect_close,
+    expect_dtype,
+    expect_equal,
+    expect_shape,
+    expect_true,
+    require_ok,
+    tensor,
+    value,
+)
+from autograder.expect import cached
+from autograder.suites.inputs import SEEDS, generator, prefixed, randn
+
+SEED = SEEDS["hidden"] + 400
+PAD, BOS, EOS = ref.PAD, ref.BOS, ref.EOS
+V, E, HID = 23, 8, 12
+
+
+def _reference_model(seed: int, vocab_size: int = V, embed_dim: int = E, hidden_dim: int = HID,
+                     num_layers: int = 1, scale: float = 1.0) -> ref.LSTMLanguageModel:
+    """Seeded weights; `scale` > 1 makes the dynamics less uniform (clear argmax margins)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ref.LSTMLanguageModel(vocab_size, embed_dim, hidden_dim, num_layers)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(scale)
+    return model.eval()
+
+
+def _model_args(model: ref.LSTMLanguageModel) -> dict:
+    return {"vocab_size": model.embedding.num_embeddings, "embed_dim": model.embedding.embedding_dim,
+            "hidden_dim": model.lstm.hidden_size, "num_layers": model.lstm.num_layers, "pad_id": PAD}
+
+
+def _padded_ids(lengths: list[int], width: int, seed: int, vocab_size: int = V) -> torch.Tensor:
+    """Rows of real tokens (ids 1..V-1, never pad) right-padded with PAD to `width`."""
+    ids = torch.randint(1, vocab_size, (len(lengths), width), generator=generator(seed))
+    for row, n in enumerate(lengths):
+        ids[row, n:] = PAD
+    return ids
+
+
+# --------------------------------------------------------------------------- forward
+
+
+@check("part4.forward", 3, "LSTMLanguageModel.forward 的 logits [B, T, V] 与参考一致（2 层 LSTM，含 padding）")
+def test_forward(worker):
+    model = _reference_model(SEED, num_layers=2)
+    ids = _padded_ids([9, 5, 1], 9, SEED + 1)
+    exp = cached(f"part4.forward.{SEED}", lambda: {"logits": ref.lm_logits(model, ids).detach()})
+    hint = ("三步：x = self.embedding(ids) -> out, _ = self.lstm(x)（batch_first=True，要 output 而不是 h_n）"
+            "-> self.head(out)；输出的是 logits，不要再做 softmax。")
+    r = require_ok(worker.call("part4.forward", _model_args(model), {"ids": ids, **prefixed(model.state_dict())}), hint)
+    expect_close(tensor(r, "logits", "LSTMLanguageModel.forward(ids)"), exp["logits"],
+                 f"LSTMLanguageModel({V}, {E}, {HID}, num_layers=2).forward(ids)，ids: [3, 9]",
+                 atol=ref.LOGITS_ATOL, rtol=1e-4, hint=hint)
+
+
+# --------------------------------------------------------------------------- make_clm_batch
+
+
+@check("part4.make_clm_batch", 2, "make_clm_batch 把序列错开一位：inputs = ids[:, :-1]，targets = ids[:, 1:]")
+def test_make_clm_batch(worker):
+    hint = "第 t 个位置的输入是 ids[:, t]，标签是下一个 token ids[:, t + 1]：inputs 去掉最后一列，targets 去掉第一列。"
+    for ids in (_padded_ids([8, 6, 3], 8, SEED + 10), torch.tensor([[BOS, 7], [BOS, EOS]])):
+        r = require_ok(worker.call("part4.make_clm_batch", {}, {"ids": ids}))
+        exp_in, exp_tg = ref.make_clm_batch(ids)
+        for key, exp, name in (("inputs", exp_in, "inputs"), ("targets", exp_tg, "targets")):
+            got = tensor(r, key, f"make_clm_batch(ids) 的 {name}")
+            what = f"make_clm_batch(ids [{ids.shape[0]}, {ids.shape[1]}]) 的 {name}"
+            expect_shape(got, exp.shape, what, hint)
+            expect_dtype(got, torch.int64, what, "token id 保持 int64，不要转成浮点数。")
+            expect_true(torch.equal(got, exp), f"{what}: 期望 {exp.tolist()}，得到 {got.tolist()}", hint)
+
+
+# --------------------------------------------------------------------------- clm_loss
+
+
+def _padded_targets(lengths: list[int], width: int, seed: int, pad_id: int) -> torch.Tensor:
+    """Real targets anywhere in 0..V-1 except `pad_id` (so 0 is a real token when pad_id != 0)."""
+    real = torch.randint(0, V - 1, (len(lengths), width), generator=generator(seed))
+    targets = real + (real >= pad_id).long()
+    for row, n in enumerate(lengths):
+        targets[row, n:] = pad_id
+    return targets
+
+
+def _logits(b: int, t: int, seed: int) -> torch.Tensor:
+    return randn(b, t, V, seed=seed) * 2.0
+
+
+def _loss_call(worker, cases: list[tuple[torch.Tensor, torch.Tensor]], pad_id: int, backward: bool = False, hint: str = ""):
+    tensors = {}
+    for k, (logits, targets) in enumerate(cases):
+        tensors[f"logits.{k}"], tensors[f"targets.{k}"] = logits, targets
+    return require_ok(worker.call("part4.clm_loss", {"pad_id": pad_id, "cases": len(cases), "backward": backward}, tensors), hint)
+
+
+def _reference_loss(key: str, logits: torch.Tensor, targets: torch.Tensor, pad_id: int) -> dict[str, torch.Tensor]:
+    def compute() -> dict[str, torch.Tensor]:
+        leaf = logits.clone().requires_grad_(True)
+        loss = ref.clm_loss(leaf, targets, pad_id)
+        loss.backward()
+        return {"loss": loss.detach(), "grad": leaf.grad}
+
+    return cached(f"part4.loss.{key}", compute)
+
+
+def _loss(r, k: int, what: str) -> torch.Tensor:
+    loss = tensor(r, f"loss.{k}", what)
+    expect_shape(loss, [], what, "返回标量张量（0 维，例如 x.sum() / n），不要返回 Python float 或形状为 [1] 的张量。")
+    return loss
+
+
+NO_PAD_TARGETS = (torch.randint(1, V, (3, 6), generator=generator(SEED + 20)), torch.randint(1, V, (1, 4), generator=generator(SEED + 21)))
+
+
+@check("part4.clm_loss_value", 2, "clm_loss（没有 padding 标签时）等于平均交叉熵 F.cross_entropy")
+def test_clm_loss_value(worker):
+    cases = [(_logits(*t.shape, seed=SEED + 22 + k), t) for k, t in enumerate(NO_PAD_TARGETS)]
+    r = _loss_call(worker, cases, PAD)
+    for k, (logits, targets) in enumerate(cases):
+        exp = _reference_loss(f"value.{SEED}.{k}", logits, targets, PAD)
+        what = f"clm_loss(logits [{', '.join(map(str, logits.shape))}], targets, pad_id={PAD})"
+        expect_close(_loss(r, k, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5,
+                     hint="对最后一维做 log_softmax（不是直接用 logits），用 gather 取出目标 token 的 log 概率，取负后对所有位置求平均（mean，不是 sum）。")
+
+
+@check("part4.clm_loss_gradient", 1, "clm_loss 对 logits 的梯度与 F.cross_entropy 一致（损失连在计算图上）")
+def test_clm_loss_gradient(worker):
+    cases = [(_logits(*t.shape, seed=SEED + 22 + k), t) for k, t in enumerate(NO_PAD_TARGETS)]
+    r = _loss_call(worker, cases, PAD, backward=True)
+    hint = "损失要由 torch 运算算出并保持在计算图上：不要用 .item()、.detach()、numpy 或 torch.tensor(...) 重新包装。"
+    flags = value(r, "requires_grad", "clm_loss 的 requires_grad", list)
+    for k, (logits, targets) in enumerate(cases):
+        expect_true(bool(flags[k]) if k < len(flags) else False, "clm_loss(...) 返回的张量 requires_grad=False，无法反向传播", hint)
+        exp = _reference_loss(f"value.{SEED}.{k}", logits, targets, PAD)
+        expect_true(f"grad.{k}" in r.tensors, "clm_loss(...) 没有连在 logits 的计算图上（backward 后 logits.grad 为 None）", hint)
+        # The gradient of a mean over N targets is O(1/N): an absolute tolerance of 1e-6 keeps it meaningful.
+        expect_close(tensor(r, f"grad.{k}", "logits.grad"), exp["grad"], f"clm_loss 对 logits [{', '.join(map(str, logits.shape))}] 的梯度",
+                     atol=1e-6, rtol=1e-4, hint=hint)
+
+
+@check("part4.clm_loss_padding", 2, "clm_loss 忽略 pad_id 标签：值与 F.cross_entropy(ignore_index) 一致，多补 padding 不改变损失")
+def test_clm_loss_padding(worker):
+    hint = "mask = targets != pad_id；只对 mask 为 True 的位置求和，再除以 mask.sum()（非 pad 标签个数），pad 位置既不计入分子也不计入分母。"
+    for pad_id, seed in ((PAD, SEED + 30), (5, SEED + 31)):
+        targets = _padded_targets([6, 2, 4], 6, seed, pad_id)
+        logits = _logits(3, 6, seed + 100)
+        # Same rows with 3 more pad targets on the right (and arbitrary logits there).
+        targets_wide = torch.cat([targets, torch.full((3, 3), pad_id)], dim=1)
+        logits_wide = torch.cat([logits, _logits(3, 3, seed + 200) * 5], dim=1)
+        r = _loss_call(worker, [(logits, targets), (logits_wide, targets_wide)], pad_id)
+        exp = _reference_loss(f"padding.{seed}", logits, targets, pad_id)
+        what = f"clm_loss(logits [3, 6, {V}], targets（含 padding）, pad_id={pad_id})"
+        expect_close(_loss(r, 0, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
+        what = f"右侧多补 3 列 padding 后的 clm_loss(..., pad_id={pad_id})"
+        expect_close(_loss(r, 1, what), exp["loss"], what + "（应与不补时相同）", atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
+
+
+@check("part4.clm_loss_all_pad", 1, "clm_loss 在全部标签都是 padding 时返回 0（连在计算图上，梯度为 0），不是 NaN")
+def test_clm_loss_all_pad(worker):
+    logits = _logits(2, 3, SEED + 40)
+    targets = torch.full((2, 3), PAD)
+    r = _loss_call(worker, [(logits, targets)], PAD, backward=True)
+    hint = "全部是 padding 时 mask.sum() == 0，直接相除得到 0/0 = NaN：分母用 mask.sum().clamp(min=1)，或单独处理；返回值仍要连在计算图上。"
+    loss = _loss(r, 0, "clm_loss(全 pad 的 targets)")
+    expect_true(bool(torch.isfinite(loss)) and float(loss) == 0.0, f"clm_loss(全 pad 的 targets): 期望 0，得到 {float(loss):.6g}", hint)
+    flags = value(r, "requires_grad", "clm_loss 的 requires_grad", list)
+    expect_true(bool(flags and flags[0]), "clm_loss(全 pad 的 targets) 返回的张量 requires_grad=False：训练循环里的 loss.backward() 会报错", hint)
+    expect_true("grad.0" in r.tensors, "clm_loss(全 pad 的 targets) 没有连在 logits 的计算图上（backward 后 logits.grad 为 None）",
+                "返回例如 logits.sum() * 0.0 或 (nll * mask).sum() / mask.sum().clamp(min=1)，而不是新建的 torch.tensor(0.0)。")
+    grad = tensor(r, "grad.0", "logits.grad")
+    expect_close(grad, torch.zeros_like(logits), "clm_loss(全 pad 的 targets) 对 logits 的梯度", atol=0.0, rtol=0.0, hint=hint)
+
+
+# --------------------------------------------------------------------------- sentence_embedding
+
+EMB_LENGTHS = [6, 1, 4, 6, 2]
+EMB_HINT = ("output, _ = model.lstm(model.embedding(ids)) 是每个位置最顶层的 hidden state [B, T, H]；"
+            "第 b 句要取第 lengths[b] - 1 个位置（最后一个真实 token），不是 output[:, -1]（那是 padding 处）。")
+
+
+def _embedding_case(worker):
+    model = _reference_model(SEED + 50, num_layers=2)
+    ids = _padded_ids(EMB_LENGTHS, 6, SEED + 51)
+    lengths = torch.tensor(EMB_LENGTHS)
+    ids_padded = torch.cat([ids, torch.full((len(EMB_LENGTHS), 3), PAD)], dim=1)
+    exp = cached(f"part4.embedding.{SEED}", lambda: {"emb": ref.sentence_embedding(model, ids, lengths).detach()})
+    tensors = {"ids": ids, "ids_padded": ids_padded, "lengths": lengths, **prefixed(model.state_dict())}
+    return require_ok(worker.call("part4.sentence_embedding", _model_args(model), tensors), EMB_HINT), exp["emb"]
+
+
+@check("part4.sentence_embedding", 2, "sentence_embedding 等于每句最后一个真实 token 处最顶层的 hidden state（pack_padded 的 h_n[-1]）")
+def test_sentence_embedding(worker):
+    r, exp = _embedding_case(worker)
+    expect_close(tensor(r, "ids", "sentence_embedding(model, ids, lengths)"), exp,
+                 f"sentence_embedding(2 层 LSTM, ids [5, 6], lengths={EMB_LENGTHS})",
+                 atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=EMB_HINT)
+
+
+@check("part4.sentence_embedding_padding", 1, "sentence_embedding 不受右侧多补的 padding 影响")
+def test_sentence_embedding_padding(worker):
+    r, exp = _embedding_case(worker)
+    expect_close(tensor(r, "ids_padded", "sentence_embedding(model, ids_padded, lengths)"), exp,
+                 f"右侧多补 3 列 <pad> 后的 sentence_embedding(..., lengths={EMB_LENGTHS})（应与不补时相同）",
+                 atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=EMB_HINT)
+
+
+# --------------------------------------------------------------------------- generate
+
+GEN_V, GEN_E, GEN_H = 30, 16, 24
+
+
+def _generate(worker, model: ref.LSTMLanguageModel, calls: list[dict], hint: str) -> list:
+    r = require_ok(worker.call("part4.generate", {**_model_args(model), "calls": calls}, prefixed(model.state_dict())), hint)
+    outputs = value(r, "outputs", "generate 的结果", list)
+    expect_equal(len(outputs), len(calls), "generate 的结果个数")
+    return outputs
+
+
+def _call_text(call: dict) -> str:
+    return (f"generate(model, prefix_ids={call['prefix']}, max_new_tokens={call['max_new_tokens']}, "
+            f"temperature={call['temperature']}, eos_id={call['eos_id']})")
+
+
+GREEDY_CALLS = [
+    {"prefix": [BOS], "max_new_tokens": 15, "temperature": 0.0, "eos_id": None},
+    {"prefix": [BOS, 7, 11, 4], "max_new_tokens": 12, "temperature": 0.0, "eos_id": None},
+    {"prefix": [BOS, 9], "max_new_tokens": 0, "temperature": 0.0, "eos_id": None},
+]
+
+
+def _greedy_expected(model: ref.LSTMLanguageModel, call: dict) -> list[int]:
+    """The reference's greedy continuation; refuses inputs whose argmax margins are so thin that
+    float32 round-off between two correct implementations could flip a token."""
+    out = ref.generate(model, call["prefix"], call["max_new_tokens"], 0.0, eos_id=call["eos_id"])
+    with torch.no_grad():
+        for k in range(len(call["prefix"]), len(out)):
+            top = ref.lm_logits(model, torch.tensor([out[:k]]))[0, -1].topk(2).values
+            if float(top[0] - top[1]) < 1e-4:
+                raise RuntimeError(f"grader input too close to an argmax tie at step {k}: pick another seed")
+    return out
+
+
+@check("part4.generate_greedy", 2, "generate 在 temperature=0 时逐 token 等于参考的贪心解码（greedy）")
+def test_generate_greedy(worker):
+    model = _reference_model(SEED + 60, GEN_V, GEN_E, GEN_H, scale=2.0)
+    exp = cached(f"part4.greedy.{SEED}", lambda: {
+        f"out.{k}": torch.tensor(_greedy_expected(model, call)) for k, call in enumerate(GREEDY_CALLS)})
+    hint = ("temperature == 0 时每步取 argmax（不采样）；返回 前缀 + 新 token；每步都要用到之前所有 token："
+            "要么把 (h, c) 带到下一步并只喂新 token，要么每步重新喂入整个序列。")
+    outputs = _generate(worker, model, GREEDY_CALLS, hint)
+    for k, (call, got) in enumerate(zip(GREEDY_CALLS, outputs)):
+        expect_equal(got, exp[f"out.{k}"].tolist(), _call_text(call), hint)
+
+
+EOS_CALLS = [
+    {"prefix": [BOS, 5], "max_new_tokens": 10, "temperature": 0.0, "eos_id": EOS},
+    {"prefix": [BOS, 5, 8], "max_new_tokens": 10, "temperature": 1.0, "eos_id": EOS, "seed": 3},
+    {"prefix": [BOS], "max_new_tokens": 4, "temperature": 0.0, "eos_id": None},
+]
+
+
+@check("part4.generate_eos", 1, "generate 生成 eos_id 后立即停止（eos 保留在结果里）；eos_id=None 时生成满 max_new_tokens 个")
+def test_generate_eos(worker):
+    model = _reference_model(SEED + 61, GEN_V, GEN_E, GEN_H)
+    with torch.no_grad():
+        # The model all but always says <eos> next (probability 1 - 1e-20): greedy and sampling
+        # alike must stop right after it.
+        model.head.bias[EOS] += 50.0
+    hint = "把新 token 接到结果末尾之后，若它等于 eos_id（且 eos_id 不是 None）就 break；eos_id 为 None 时不要提前停止。"
+    outputs = _generate(worker, model, EOS_CALLS, hint)
+    for call, got in zip(EOS_CALLS, outputs):
+        n_new = call["max_new_tokens"] if call["eos_id"] is None else 1
+        expect_equal(got, call["prefix"] + [EOS] * n_new, _call_text(call) + "（这个模型几乎总是预测 <eos>）", hint)
+
+
+# --------------------------------------------------------------------------- pretraining
+
+
+def _grading_inputs() -> dict[str, torch.Tensor]:
+    def compute() -> dict[str, torch.Tensor]:
+        itos, train_ids, held_ids = ref.grading_data()
+        with torch.random.fork_rng(devices=[]):
+            state = ref.grading_model(len(itos)).state_dict()
+        return {"train_ids": train_ids, "held_ids": held_ids, **prefixed(state)}
+
+    return cached("part4.grading_inputs", compute)
+
+
+@check("part4.pretraining", 3, f"用你的 forward + make_clm_batch + clm_loss 做小规模 CLM 预训练后，留出集交叉熵 <= {ref.GRADING_HELDOUT_CE_MAX} nats")
+def test_pretraining(worker):
+    data = _grading_inputs()
+    vocab_size = data["state.embedding.weight"].shape[0]
+    held_inputs, held_targets = ref.make_clm_batch(data["held_ids"])
+    args = {"vocab_size": vocab_size, "embed_dim": ref.GRADING_EMBED_DIM, "hidden_dim": ref.GRADING_HIDDEN_DIM,
+            "num_layers": 1, "pad_id": PAD, "epochs": ref.GRADING_EPOCHS, "batch_size": ref.GRADING_BATCH_SIZE,
+            "lr": ref.GRADING_LR, "seed": ref.GRADING_SEED}
+    tensors = {"train_ids": data["train_ids"], "held_inputs": held_inputs,
+               **{k: v for k, v in data.items() if k.startswith("state.")}}
+    # A few seconds with one thread; the deadline leaves room for a loaded machine.
+    r = require_ok(worker.call("part4.pretrain", args, tensors, timeout=90))
+    hint = ("这一项同时用到你的 LSTMLanguageModel.forward、make_clm_batch 和 clm_loss：先让它们各自的检查通过；"
+            "常见原因是标签没有错开一位、损失里漏了 log_softmax，或 forward 返回的不是 logits（多做了 softmax）。")
+    logits = tensor(r, "logits", "预训练后 model(held_inputs)")
+    what = f"预训练后在 {held_inputs.shape[0]} 条留出评论上的 logits"
+    expect_shape(logits, [*held_inputs.shape, vocab_size], what, hint)
+    expect_true(logits.is_floating_point() and bool(torch.isfinite(logits).all()), f"{what}: 含 NaN/Inf 或不是浮点数（训练发散？）", hint)
+    # The grader's own cross-entropy on the returned logits: nothing the submission computed is trusted.
+    ce = F.cross_entropy(logits.double().flatten(0, 1), held_targets.flatten(), ignore_index=PAD).item()
+    expect_at_most(ce, ref.GRADING_HELDOUT_CE_MAX,
+                   f"留出集每 token 交叉熵（nats；未训练约 ln {vocab_size} = {torch.tensor(float(vocab_size)).log().item():.2f}，参考实现约 4.90）",
+                   hint)
