@@ -12,6 +12,8 @@ VERBS = (
     "autograder.grade.command",
     "autograder.release.command",
     "autograder.demo.command",
+    "autograder.nbgrader.command",
+    "autograder.gradescope.command",
 )
 
 

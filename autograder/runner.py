@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import resource
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -41,6 +42,7 @@ class Limits:
     file_mb: int = 64  # largest file the worker may write (stdout log included)
     startup_s: float = 60.0  # importing torch and the probes
     probe_s: float = 20.0  # default per-probe deadline
+    run_as: tuple[int, int] | None = None  # (uid, gid) for the worker; needs root (e.g. Gradescope)
 
 
 @dataclass
@@ -70,6 +72,23 @@ def _apply_limits(limits: Limits, cap: "sandboxing.ProcessGroupCap | None" = Non
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     # Over-size writes then fail with EFBIG inside the student's code instead of killing us.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    if limits.run_as is not None:  # last: joining the cgroup and setting limits need root
+        uid, gid = limits.run_as
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+
+
+def _copy_for(submission: Path, folder: Path, owner: tuple[int, int], sandbox: bool) -> Path:
+    """A copy of the submission owned by the worker's user, in a folder that user can enter."""
+    dest = folder / "submission"
+    shutil.copytree(submission, dest, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+    os.chmod(folder, 0o711)
+    for path in (dest, *dest.rglob("*")):
+        os.chown(path, *owner, follow_symlinks=False)
+    if sandbox and sandboxing.bwrap_path():  # bwrap, started as that user, binds the worker runtime (public code) read-only
+        os.chmod(sandboxing.runtime_dir(), 0o755)
+    return dest
 
 
 def worker_env() -> dict[str, str]:
@@ -140,6 +159,11 @@ class Worker:
         self.submission = Path(submission).resolve()
         self.given = Path(given).resolve()
         self.limits = limits
+        self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
+        if limits.run_as is not None:
+            # Another user runs the worker: it gets its own copy of the submission, and the
+            # fork server (which runs as the grading user) is not used.
+            self.submission, zygote = _copy_for(self.submission, Path(self._tmp.name), limits.run_as, sandbox), False
         self.zygote: Zygote | None = None
         self.child_pid: int | None = None
         if zygote:
@@ -153,7 +177,6 @@ class Worker:
             self.sandbox_note = sandboxing.describe(self.jail is not None)
         self.proc: subprocess.Popen | None = None
         self.cap: sandboxing.ProcessGroupCap | None = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         self.starts = 0
         self.compute_s = 0.0

@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
+from autograder import ASSIGNMENT
 from autograder.atomic import write_text
 from autograder.catalog import zero_results
 from autograder.grade.discover import Submission, code_folder, discover
@@ -79,8 +80,9 @@ def grade_all(
     limits: Limits = Limits(),
     quiet: bool = False,
     parts: tuple[str, ...] | None = None,
+    assignment: str = ASSIGNMENT,
 ) -> list[StudentResult]:
-    subs = discover(submissions)
+    subs = discover(submissions, assignment)
     if students:
         unknown = sorted(set(students) - {s.student for s in subs})
         if unknown:

@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder import ASSIGNMENT
 from autograder.catalog import groups
 from autograder.grade.batch import grade_all
+from autograder.grading import PARTS
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
 from autograder.runner import Limits
@@ -23,13 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space cap per worker")
     p.add_argument("--probe-timeout", type=float, default=Limits.probe_s, help="default seconds per probe")
     p.add_argument("--quiet", "-q", action="store_true")
+    p.add_argument("--part", action="append", choices=PARTS, help="grade only this part; repeatable (default: all)")
+    p.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR", help="also write the scores into this nbgrader course's gradebook")
+    p.add_argument("--assignment", default=ASSIGNMENT, help=f"nbgrader assignment name (submitted/<student>/NAME/; default {ASSIGNMENT})")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     limits = Limits(memory_mb=args.memory_mb, probe_s=args.probe_timeout)
     try:
-        results = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student, limits=limits, quiet=args.quiet)
+        results = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student, limits=limits,
+                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment)
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
@@ -40,4 +46,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)
     print(gradebook_table(results, groups()))
     print(f"\nwrote {', '.join(str(p) for p in paths.values())} and feedback/ for {len(results)} student(s)")
+    if args.nbgrader:
+        from autograder.nbgrader.gradebook import write_gradebook
+
+        course = write_gradebook(args.nbgrader, args.assignment, results)
+        print(f"nbgrader gradebook: {len(results)} submission(s) of {args.assignment!r} written to {course.db_url}")
     return 0

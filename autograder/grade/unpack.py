@@ -1,8 +1,9 @@
 """Copy one submission (zip or folder) into a private work folder, refusing what is unsafe.
 
 Refused: absolute paths and `..` in member names, symlinks, more than MAX_FILES members, more
-than MAX_TOTAL_BYTES uncompressed, and corrupt archives. Only .py files are kept: graded code is
-all a submission needs, and data, weights or caches never enter the grader.
+than MAX_TOTAL_BYTES uncompressed, and corrupt archives. Only .py files (and `partN_answers.ipynb`,
+converted to .py without running it: see autograder.notebook) are kept: graded code is all a
+submission needs, and data, weights or caches never enter the grader.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from autograder.notebook import NotebookError, answers_to_modules, is_answers_notebook
+
 MAX_FILES = 2000
 MAX_TOTAL_BYTES = 50 << 20
 MAX_FILE_BYTES = 5 << 20
@@ -19,6 +22,11 @@ MAX_FILE_BYTES = 5 << 20
 
 class SubmissionError(ValueError):
     """The submission cannot be graded as it is; the message goes into the student's row."""
+
+
+def _kept(name: str) -> bool:
+    """Graded code: .py files, and answers notebooks (turned into .py by autograder.notebook)."""
+    return name.endswith(".py") or is_answers_notebook(name)
 
 
 def _safe_member(name: str) -> PurePosixPath | None:
@@ -48,7 +56,7 @@ def unpack_zip(archive: Path, dest: Path) -> None:
             if stat.S_ISLNK(mode):
                 raise SubmissionError(f"压缩包里有符号链接 {info.filename!r}，拒绝解压")
             path = _safe_member(info.filename)
-            if path is None or path.suffix != ".py":
+            if path is None or not _kept(path.name):
                 continue
             if info.file_size > MAX_FILE_BYTES:
                 raise SubmissionError(f"{info.filename} 太大（{info.file_size} 字节 > {MAX_FILE_BYTES}）")
@@ -74,7 +82,7 @@ def unpack_zip(archive: Path, dest: Path) -> None:
 
 def copy_folder(src: Path, dest: Path) -> None:
     count = total = 0
-    for path in sorted(src.rglob("*.py")):
+    for path in sorted(p for p in src.rglob("*") if _kept(p.name) and p.is_file()):
         rel = path.relative_to(src)
         if path.is_symlink() or any(p.startswith(".") for p in rel.parts):
             continue
@@ -94,5 +102,8 @@ def unpack(source: Path, dest: Path) -> None:
             copy_folder(source, dest)
         else:
             unpack_zip(source, dest)
+        answers_to_modules(dest)  # partN_answers.ipynb -> partN_*.py, read as JSON, never run
     except PermissionError as exc:
         raise SubmissionError(f"无法读取提交 {source.name}: {exc}") from exc
+    except NotebookError as exc:
+        raise SubmissionError(str(exc)) from exc

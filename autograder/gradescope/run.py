@@ -1,0 +1,128 @@
+"""What `run_autograder` runs on Gradescope: grade `<root>/submission`, write `<root>/results/results.json`.
+
+    python -m autograder.gradescope.run [--root /autograder] [--parts part1,part2] [--run-as student]
+    python -m autograder.gradescope.run --warm     # setup.sh: fill the expectation cache once
+
+The root defaults to `$GRADESCOPE_ROOT` or `/autograder`, so the real script can run on a
+simulated tree. The grader runs as root (as Gradescope starts it); student code runs in the
+worker as the unprivileged `--run-as` user (`$CNN_RNN_RUN_AS`, default `student`, created by
+setup.sh), sandboxed with bubblewrap when the container allows it, and the hidden suites,
+the reference and the expectation cache are made unreadable to that user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import autograder
+from autograder.atomic import write_text
+from autograder.catalog import zero_results
+from autograder.expect import cache_root
+from autograder.grade.discover import GRADED_FILES, code_folder
+from autograder.grade.unpack import SubmissionError, unpack
+from autograder.grading import PARTS, SuiteError, grade_folder, run_suite
+from autograder.gradescope.results import gradescope_results
+from autograder.results import CheckResult, StudentResult
+from autograder.runner import GIVEN_FILES, Limits
+
+REPO = Path(autograder.__file__).resolve().parents[1]
+SECRETS = (REPO / "autograder" / "suites" / "hidden", REPO / "reference", REPO / "solutions")
+
+
+def resolve_user(spec: str) -> tuple[int, int] | None:
+    """(uid, gid) of the user student code runs as; None when not root or not wanted."""
+    if not spec or spec.lower() == "none" or os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwuid(int(spec)) if spec.isdigit() else pwd.getpwnam(spec)
+    except KeyError:
+        raise SystemExit(f"run_autograder: user {spec!r} does not exist (setup.sh creates `student`); refusing to run student code as root")
+    if pw.pw_uid == 0:
+        raise SystemExit("run_autograder: --run-as must name an unprivileged user")
+    return pw.pw_uid, pw.pw_gid
+
+
+def lock_down() -> None:
+    """What decides the grade is readable by the grading user (root) only."""
+    for path in (*SECRETS, cache_root()):
+        if path.exists():
+            os.chmod(path, 0o700)
+
+
+def submission_source(folder: Path) -> Path:
+    """The uploaded files, or the single zip the student uploaded (Gradescope keeps a .zip as is
+    when it cannot or should not extract it)."""
+    has_code = any(p.name in GRADED_FILES or p.name.lower().endswith("_answers.ipynb") for p in folder.rglob("*"))
+    zips = sorted(folder.glob("*.zip"))
+    return zips[0] if not has_code and len(zips) == 1 else folder
+
+
+def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | None) -> tuple[StudentResult, list[CheckResult]]:
+    """Hidden suite (the grade) and public checks (feedback) on the unpacked submission."""
+    limits = Limits(run_as=run_as)
+    hide = (root / "submission", root / "results")
+    with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
+        code = Path(tmp) / "code"
+        try:
+            unpack(submission_source(root / "submission"), code)
+            folder = code_folder(code)
+            if folder is None:
+                raise SubmissionError(f"提交里没有找到任何作业文件（{', '.join(GRADED_FILES)}）")
+            hidden = grade_folder("submission", folder, limits, parts, hide=hide, zygote=False)
+        except SubmissionError as exc:
+            return StudentResult("submission", zero_results(str(exc), parts=parts), problem=str(exc)), []
+        except SuiteError as exc:
+            print(f"grader error: {exc}")
+            msg = "评分程序内部错误，请联系助教"
+            return StudentResult("submission", zero_results(msg, parts=parts), problem=f"grader error: {exc}"), []
+        try:
+            public = run_suite(folder, "public", parts, limits, sandbox=True, hide=hide)
+        except SuiteError as exc:  # no public checks for these parts: the grade is unaffected
+            print(f"public checks skipped: {exc}")
+            public = []
+    return hidden, public
+
+
+def warm() -> int:
+    """Grade the untouched stubs once so that the image holds the reference expectations."""
+    result = grade_folder("warm-up", GIVEN_FILES, Limits(), None, zygote=False)
+    print(f"expectations cached under {cache_root()}; stubs scored {result.total:g}/{result.max_total:g}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run_autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("GRADESCOPE_ROOT", "/autograder")))
+    parser.add_argument("--parts", default=os.environ.get("CNN_RNN_PARTS", ""), help="comma-separated parts (default: all)")
+    parser.add_argument("--run-as", default=os.environ.get("CNN_RNN_RUN_AS", "student"), help="user for student code ('none': same user)")
+    parser.add_argument("--warm", action="store_true", help="fill the expectation cache (setup.sh) and exit")
+    args = parser.parse_args(argv)
+    if args.warm:
+        return warm()
+    parts = tuple(p for p in args.parts.split(",") if p) or None
+    unknown = sorted(set(parts or ()) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}")
+    started = time.monotonic()
+    run_as = resolve_user(args.run_as)
+    if run_as is not None:
+        lock_down()
+    print(f"grader: {Path(autograder.__file__).parent}; student code runs as uid {run_as[0] if run_as else os.geteuid()}")
+    hidden, public = grade(args.root, parts, run_as)
+    data = gradescope_results(hidden, public, time.monotonic() - started)
+    write_text(args.root / "results" / "results.json", json.dumps(data, ensure_ascii=False, indent=1))
+    print(f"score {hidden.total:g}/{hidden.max_total:g}; {hidden.sandbox or 'not graded'}")
+    for c in hidden.checks:
+        print(f"  {c.status:8s} {c.score:g}/{c.max_score:g}  {c.check}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

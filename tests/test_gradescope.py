@@ -1,0 +1,182 @@
+"""The Gradescope autograder zip, its real `run_autograder` on a simulated /autograder tree, and
+results.json checked against Gradescope's documented format (tests/gradescope_results.schema.json).
+
+Part 1 only (CNN_RNN_PARTS=part1). Student code runs as `nobody`, as setup.sh's `student` would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from autograder.gradescope.build import build_zip
+from autograder.gradescope.results import gradescope_results
+from autograder.release.stubs import SOLUTIONS
+from autograder.results import CheckResult, StudentResult
+
+SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text(encoding="utf-8"))
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="running student code as another user needs root (as on Gradescope)")
+
+
+def _as_nobody() -> None:
+    os.setgroups([])
+    os.setgid(pwd.getpwnam("nobody").pw_gid)
+    os.setuid(pwd.getpwnam("nobody").pw_uid)
+
+
+@pytest.fixture(scope="module")
+def python_for_student():
+    """An interpreter the unprivileged user can execute, with this environment's packages.
+
+    On Gradescope that is /autograder/venv (from the system Python). Here the venv's Python
+    may live under /root (mode 700), so a venv of the system Python of the same version is
+    made outside /tmp (the sandbox hides /tmp) and pointed at this environment's packages.
+    """
+    try:
+        ok = subprocess.run([sys.executable, "-c", "import torch"], preexec_fn=_as_nobody, capture_output=True).returncode == 0
+    except OSError:  # the interpreter itself is out of that user's reach
+        ok = False
+    if ok:
+        yield sys.executable
+        return
+    base = shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}", path="/usr/bin:/usr/local/bin")
+    if base is None:
+        pytest.skip("no interpreter the unprivileged user can run")
+    venv = Path(tempfile.mkdtemp(prefix="cnn_rnn_gs_venv_", dir="/var/tmp"))
+    subprocess.run([base, "-m", "venv", "--without-pip", "--clear", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    here = next(p for p in map(Path, sys.path) if p.name == "site-packages" and (p / "torch").is_dir())
+    (site / "cnn_rnn_env.pth").write_text(f"import site; site.addsitedir({str(here)!r})\n")
+    os.chmod(venv, 0o755)
+    yield str(venv / "bin" / "python")
+    shutil.rmtree(venv, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    return build_zip(tmp_path_factory.mktemp("zip") / "autograder.zip")
+
+
+def make_root() -> Path:
+    # Not pytest's tmp_path: its parent is mode 700, and the student's user must reach the tree.
+    root = Path(tempfile.mkdtemp(prefix="cnn_rnn_gs_root_"))
+    os.chmod(root, 0o755)
+    return root
+
+
+def run_autograder(zip_path: Path, submission: dict[str, str | bytes], python: str, root: Path | None = None,
+                   **env: str) -> tuple[dict, str, Path]:
+    """Lay out /autograder as Gradescope does and run the real run_autograder script."""
+    root = root or make_root()
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+    for script in ("run_autograder", "setup.sh"):
+        os.chmod(root / "source" / script, 0o755)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    for name, data in submission.items():
+        path = root / "submission" / name
+        path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
+    full_env = {**os.environ, "GRADESCOPE_ROOT": str(root), "CNN_RNN_PYTHON": python, "CNN_RNN_PARTS": "part1", **env}
+    done = subprocess.run([str(root / "run_autograder")], env=full_env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(results, SCHEMA)
+    return results, done.stdout, root
+
+
+def test_zip_layout(autograder_zip, tmp_path):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+    for script in ("setup.sh", "run_autograder"):
+        assert script in infos, "Gradescope needs both scripts at the zip root"
+        assert (infos[script].external_attr >> 16) & 0o111, f"{script} is executable"
+    names = set(infos)
+    assert {"autograder/suites/hidden/test_part1.py", "reference/resnet.py", "assignments/cnn_rnn/data.py",
+            "autograder/gradescope/run.py", "pyproject.toml", "README.md"} <= names
+    assert not any(n.startswith(("solutions/", "tests/", "examples/", "autograder/demo/")) or "__pycache__" in n for n in names)
+    assert build_zip(tmp_path / "again.zip").read_bytes() == autograder_zip.read_bytes(), "the same tree gives the same zip"
+
+
+def test_results_mapping_follows_the_schema():
+    checks = [
+        CheckResult("part1.a", "part1", 2.0, 2.0, "passed", "", title="A"),
+        CheckResult("part1.b", "part1", 0.0, 3.0, "timeout", "超时", title="B"),
+    ]
+    public = [CheckResult("part1.p", "part1", 1.0, 1.0, "error", "坏了", visibility="public", title="P")]
+    data = gradescope_results(StudentResult("s", checks), public, 3.2)
+    jsonschema.validate(data, SCHEMA)
+    assert data["score"] == 2.0 and data["stdout_visibility"] == "hidden"
+    assert [(t["status"], t["visibility"], t["max_score"]) for t in data["tests"]] == [
+        ("passed", "after_published", 2.0), ("failed", "after_published", 3.0), ("failed", "visible", 0.0)]
+    with pytest.raises(jsonschema.ValidationError):  # the schema is not vacuous
+        jsonschema.validate({**data, "tests": [{**data["tests"][0], "status": "error"}]}, SCHEMA)
+
+
+@needs_root
+def test_full_solution_scores_full_marks(autograder_zip, python_for_student):
+    from autograder.catalog import checks_of
+
+    part1_max = sum(m.points for m in checks_of("hidden") if m.group == "part1")
+    results, stdout, root = run_autograder(
+        autograder_zip, {"part1_resnet.py": (SOLUTIONS / "part1_resnet.py").read_text(encoding="utf-8")},
+        python_for_student, CNN_RNN_RUN_AS="nobody")
+    try:
+        assert f"grader: {root / 'source' / 'autograder'}" in stdout, "the zip's own grader ran"
+        assert "student code runs as uid 65534" in stdout
+        assert results["score"] == part1_max > 0
+        hidden = [t for t in results["tests"] if t["visibility"] == "after_published"]
+        public = [t for t in results["tests"] if t["visibility"] == "visible"]
+        assert sum(t["max_score"] for t in hidden) == part1_max and all(t["status"] == "passed" for t in hidden)
+        assert public and all(t["status"] == "passed" and t["max_score"] == 0 for t in public)
+        assert results["stdout_visibility"] == "hidden"
+        assert oct((root / "source" / "autograder" / "suites" / "hidden").stat().st_mode & 0o777) == "0o700"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+SPY = """import os
+def _spy():
+    try:
+        open({hidden!r}).read()
+        readable = "yes"
+    except OSError as exc:
+        readable = "no:" + type(exc).__name__
+    return f"SPY uid={{os.getuid()}} hidden_readable={{readable}}"
+raise RuntimeError(_spy())
+"""
+
+
+@needs_root
+def test_student_code_runs_unprivileged_and_cannot_read_hidden_tests(autograder_zip, python_for_student):
+    """Without bubblewrap only the uid keeps the hidden suite secret: the spy reports both."""
+    root = make_root()
+    spy = SPY.format(hidden=str(root / "source" / "autograder" / "suites" / "hidden" / "test_part1.py"))
+    results, _, _ = run_autograder(autograder_zip, {"part1_resnet.py": spy}, python_for_student, root=root,
+                                   CNN_RNN_RUN_AS="nobody", CNN_RNN_NO_SANDBOX="1")
+    try:
+        messages = "\n".join(t["output"] for t in results["tests"])
+        assert "SPY uid=65534 " in messages, messages[:500]
+        assert "hidden_readable=no:PermissionError" in messages
+        assert "NOT SANDBOXED" in results["extra_data"]["sandbox"] and results["score"] == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@needs_root
+def test_corrupt_upload_still_gets_results(autograder_zip, python_for_student):
+    results, _, root = run_autograder(autograder_zip, {"s1_cnn_rnn.zip": b"PK\x03\x04 not really"}, python_for_student,
+                                      CNN_RNN_RUN_AS="nobody")
+    shutil.rmtree(root, ignore_errors=True)
+    assert results["score"] == 0 and "无法打开压缩包" in results["output"]
+    assert all(t["status"] == "failed" and t["visibility"] == "after_published" for t in results["tests"])
