@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import time
 from contextlib import redirect_stdout, redirect_stderr
 from pathlib import Path

@@ -12,14 +12,20 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import grading_speed  # noqa: E402
 
-KEYS = ("speedup_vs_nbgrader", "speedup_vs_naive", "overhead_s_median", "check_all_parts_s", "topk_vs_faiss_1m")
+KEYS = ("speedup_vs_nbgrader", "speedup_vs_naive", "overhead_s_median", "check_all_parts_s")
 
 
 def test_small_benchmark_writes_its_report(tmp_path: Path):
+    """N = 5 (nbgrader: 1 notebook) and a 50,000-row Top-K instead of 1,000,000 keep CI short;
+    `topk_vs_faiss_1m` is then absent (null) by design and reported by `make bench`."""
     out = tmp_path / "latest.json"
-    assert grading_speed.main(["--n", "5", "--nbgrader-n", "1", "--topk-sizes", "20000", "1000000", "--out", str(out)]) == 0
+    assert grading_speed.main(["--n", "5", "--nbgrader-n", "1", "--topk-sizes", "50000", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
     for key in KEYS:
         assert isinstance(report[key], (int, float)), (key, report.get(key), report.get("nbgrader"))
+    assert report["topk_vs_faiss_1m"] is None
     assert report["machine"]["cores"] >= 1 and report["date"]
-    assert report["topk"]["1000000"]["solution"]["peak_extra_mb"] < 1000  # chunked, not a Q x N matrix
+    topk = report["topk"]["50000"]
+    assert topk["ratio_solution_over_faiss"] > 0
+    # the chunked solution never holds the 100 x 50,000 score matrix of the reference at once
+    assert topk["solution"]["peak_extra_mb"] < topk["reference"]["peak_extra_mb"]

@@ -14,12 +14,11 @@ import argparse
 import json
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
-import torch
 
 from autograder.atomic import write_text
+from autograder.threads import one_thread
 from solutions.cnn_rnn import part2_transfer as P
 from solutions.cnn_rnn.data import export_lfw_folder
 
@@ -28,21 +27,11 @@ SETTINGS = (("pretrained (IMAGENET1K_V1)", "IMAGENET1K_V1"), ("random init (weig
 SEEDS = (0, 1, 2)
 
 
-@contextmanager
-def single_thread():
-    """One intra-op thread while measuring: on the 2-core machines, with other jobs running,
-    OpenMP spin-waiting made the default 2 threads 3-5x slower (measured: whole demo 138 s vs 39 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def measure(seeds: tuple[int, ...] = SEEDS) -> list[dict]:
     rows = []
-    with single_thread(), tempfile.TemporaryDirectory(prefix="lfw-") as tmp:
+    with one_thread(), tempfile.TemporaryDirectory(prefix="lfw-") as tmp:
         root = export_lfw_folder(tmp)
         for setting, weights in SETTINGS:
             for seed in seeds:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder.release.stubs import ASSIGNMENTS, REPO, generate
+from autograder.release.stubs import REPO, generate
 
 # Parts of the autograder package a student needs; everything else stays with the instructor.
 STUDENT_MODULES = (

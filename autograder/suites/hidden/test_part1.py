@@ -3,8 +3,6 @@ vanishing gradients (30 points)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 
@@ -23,20 +21,11 @@ from autograder.checks import (
 )
 from autograder.expect import cached
 from autograder.suites.inputs import SEEDS, prefixed, randn, randomize_batchnorm
+from autograder.threads import one_thread
 
 SEED = SEEDS["hidden"]
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Expectations are computed as the worker computes (one intra-op thread), so that outputs
-    of identical ops are bit-identical on both sides."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- blocks
@@ -53,7 +42,7 @@ def _block_case(worker, cls: str, inplanes: int, planes: int, stride: int, seed:
     x = randn(2, inplanes, 8, 8, seed=seed + 1)
 
     def compute() -> dict[str, torch.Tensor]:
-        with _one_thread():
+        with one_thread():
             xx = x.clone().requires_grad_(True)
             out = block(xx)
             grad_out = randn(*out.shape, seed=seed + 2)
@@ -140,13 +129,13 @@ def test_bottleneck_projection(worker):
 def _resnet_case(worker, arch: str, seed: int, hint: str) -> None:
     """The student's `arch()` (its `_make_layer`, torchvision's blocks inside the probe) loads
     torchvision's state_dict with strict=True and reproduces torchvision's output."""
-    with _one_thread():
+    with one_thread():
         torch.manual_seed(seed)
         net = randomize_batchnorm(ref.resnet(arch), seed).eval()
     x = randn(1, 3, 64, 64, seed=seed + 1)
 
     def compute() -> dict[str, torch.Tensor]:
-        with _one_thread(), torch.no_grad():
+        with one_thread(), torch.no_grad():
             return {"out": net(x)}
 
     exp = cached(f"part1.{arch}.{seed}", compute)

@@ -4,8 +4,7 @@ optimizer, head training, unfreezing, and the lfw_subset accuracy of a frozen Mo
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import torch
@@ -29,20 +28,12 @@ from autograder.expect import cached
 from autograder.probes.part2 import small_backbone
 from autograder.runner import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
+from autograder.threads import one_thread
 
 SEED = SEEDS["hidden"]
 T = TypeVar("T")
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Expectations computed as the worker computes them (one intra-op thread)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 _memo: "weakref.WeakKeyDictionary[object, dict[str, Any]]" = weakref.WeakKeyDictionary()
@@ -71,7 +62,7 @@ def _calibrated_model(arch: str, seed: int) -> nn.Module:
     """torchvision's `arch` (random init) whose BatchNorm running statistics are those of a random
     batch: with the initial statistics a random MobileNetV2's features shrink to ~1e-9 and every
     image looks alike, so a comparison would not see a wrong embedding."""
-    with _one_thread():
+    with one_thread():
         torch.manual_seed(seed)
         model = get_model(arch, weights=None)
         bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -92,7 +83,7 @@ def _truncate_case(worker, arch: str, seed: int) -> tuple[ProbeResult, dict[str,
         x = randn(2, 3, 64, 64, seed=seed + 2)
 
         def compute() -> dict[str, torch.Tensor]:
-            with _one_thread(), torch.no_grad():
+            with one_thread(), torch.no_grad():
                 return {"embedding": ref.truncate_backbone(model).eval()(x), "original": model(x)}
 
         exp = cached(f"part2.truncate.{arch}.{seed}", compute)
@@ -214,7 +205,7 @@ def _features_case(worker) -> tuple[ProbeResult, dict[str, torch.Tensor]]:
         images = randn(7, 3, 16, 16, seed=seed + 1)
 
         def compute() -> dict[str, torch.Tensor]:
-            with _one_thread():
+            with one_thread():
                 return {"features": ref.extract_features(backbone, images, batch_size=3)}
 
         exp = cached(f"part2.extract_features.{seed}", compute)
@@ -280,7 +271,7 @@ def test_train_head(worker):
     def compute() -> dict[str, torch.Tensor]:
         head = nn.Linear(in_dim, num_classes)
         head.load_state_dict(init)
-        with _one_thread():
+        with one_thread():
             losses = ref.train_head(head, features, labels, epochs=args["epochs"], lr=args["lr"],
                                     batch_size=args["batch_size"], seed=args["seed"])
         return {"losses": torch.tensor(losses, dtype=torch.float64), "weight": head.weight, "bias": head.bias}
