@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = N
             result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教", parts=parts), problem=f"grader error: {exc}")
     result.seconds = time.monotonic() - started
     return result.to_dict()
+
+
+def _die_with_parent() -> None:
+    """Pool processes die with the grader (kill -9 included) instead of grading on as orphans."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG, Linux only
+    except (OSError, AttributeError):
+        pass
 
 
 def result_path(out: Path, student: str) -> Path:
@@ -94,16 +106,28 @@ def grade_all(
         print(f"{len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade", file=sys.stderr)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
-    if todo:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(grade_one, s, limits, parts, (Path(submissions).resolve(), Path(out).resolve())): s for s in todo}
+    for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
+        stale.unlink(missing_ok=True)
+    pending = list(todo)
+    for attempt in range(2):  # a pool broken by a dying process is rebuilt once
+        if not pending:
+            break
+        broken: list[Submission] = []
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+            futures = {pool.submit(grade_one, s, limits, parts, (Path(submissions).resolve(), Path(out).resolve())): s for s in pending}
             for fut in as_completed(futures):
                 sub = futures[fut]
                 try:
                     data = fut.result()
-                except Exception as exc:  # a pool process died: still give the student a row
+                except BrokenProcessPool:
+                    if attempt == 0:
+                        broken.append(sub)  # not graded yet: retried, never recorded as 0
+                        continue
+                    data = StudentResult(sub.student, zero_results("评分进程异常退出，请联系助教", parts=parts), problem="grader process died twice").to_dict()
+                except Exception as exc:
                     data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
                 write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
                 progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
+        pending = broken
     graded = {s.student for s in subs}
     return [r for r in load_results(out) if r.student in graded]

@@ -103,7 +103,9 @@ def unpack(source: Path, dest: Path) -> None:
         else:
             unpack_zip(source, dest)
         answers_to_modules(dest)  # partN_answers.ipynb -> partN_*.py, read as JSON, never run
-    except PermissionError as exc:
+    except SubmissionError:
+        raise
+    except OSError as exc:  # unreadable file, a directory where a file should be, disk errors
         raise SubmissionError(f"无法读取提交 {source.name}: {exc}") from exc
     except NotebookError as exc:
         raise SubmissionError(str(exc)) from exc

@@ -1,0 +1,90 @@
+"""kill -9 the grader at any moment, run the same command again: the gradebook ends up complete,
+with no missing, duplicated or half-written row."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+STUDENTS = [f"s{i}" for i in range(6)]
+
+
+def _command(subs: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "--jobs", "2", "--part", "part1", "-q"]
+
+
+@pytest.fixture
+def subs(tmp_path: Path) -> Path:
+    for i, student in enumerate(STUDENTS):
+        source = REPO / ("solutions" if i % 2 == 0 else "assignments") / "cnn_rnn" / "part1_resnet.py"
+        (tmp_path / "subs" / student).mkdir(parents=True)
+        shutil.copyfile(source, tmp_path / "subs" / student / "part1_resnet.py")
+    return tmp_path / "subs"
+
+
+def _kill_when(proc: subprocess.Popen, out: Path, results_before_kill: int, timeout: float = 240) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        done = len(list((out / "results").glob("*.json"))) if (out / "results").is_dir() else 0
+        if done >= results_before_kill:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return done
+        time.sleep(0.05)
+    pytest.fail("the grader finished or stalled before the kill point")
+
+
+@pytest.mark.parametrize("kill_after", [0, 2])
+def test_kill_minus_9_then_rerun_gives_a_complete_gradebook(subs: Path, tmp_path: Path, kill_after: int):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_command(subs, out), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if kill_after:
+        done = _kill_when(proc, out, kill_after)
+        assert done < len(STUDENTS), "killed too late to test anything"
+    else:
+        time.sleep(1.0)  # mid start-up: pool spawning, nothing graded yet
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    rerun = subprocess.run(_command(subs, out), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+
+    results = sorted((out / "results").iterdir())
+    assert [p.name for p in results] == [f"{s}.json" for s in STUDENTS]  # no leftovers, no tmp files
+    totals = {json.loads(p.read_text())["student"]: json.loads(p.read_text())["total"] for p in results}
+    assert totals == {s: (30.0 if i % 2 == 0 else 0.0) for i, s in enumerate(STUDENTS)}
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
+    assert [r["student"] for r in rows] == STUDENTS
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    pairs = [(x["student"], x["check"]) for x in lines]
+    assert len(pairs) == len(set(pairs)) == len(STUDENTS) * len(lines) // len(STUDENTS)
+    assert {x["student"] for x in lines} == set(STUDENTS)
+
+
+def test_unreadable_submission_gets_a_row_and_loses_nothing(subs: Path, tmp_path: Path):
+    target = subs / "s1" / "part1_resnet.py"
+    target.unlink()
+    if os.geteuid() == 0:  # root reads any file: a directory in its place is what cannot be read
+        target.mkdir()
+        expected = "没有找到"
+    else:
+        target.write_text("x = 1\n")
+        target.chmod(0)
+        expected = "无法读取"
+    out = tmp_path / "out"
+    run = subprocess.run(_command(subs, out), cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    broken = json.loads((out / "results" / "s1.json").read_text())
+    assert broken["total"] == 0 and expected in broken["problem"]
+    for i, student in enumerate(STUDENTS):
+        if student != "s1":
+            assert json.loads((out / "results" / f"{student}.json").read_text())["total"] == (30.0 if i % 2 == 0 else 0.0)
