@@ -39,6 +39,30 @@ EXPECTED = {
 }
 
 
+# The correct solution, whose projection_shortcut also changes torch's global state (dtype,
+# grad mode, RNG, threads) in the hope of breaking the checks that run after it.
+TAMPER = """
+
+_honest_projection_shortcut = projection_shortcut
+
+
+def projection_shortcut(in_planes, out_planes, stride=1):
+    import random
+
+    import numpy
+
+    result = _honest_projection_shortcut(in_planes, out_planes, stride)
+    torch.set_default_dtype(torch.float64)
+    torch.set_grad_enabled(False)
+    torch.manual_seed(987654321)
+    random.seed(1)
+    numpy.random.seed(1)
+    torch.set_num_threads(2)
+    return result
+"""
+SHORTCUT_CHECKS = {"part1.projection_shortcut_identity", "part1.projection_shortcut_layers"}
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
@@ -46,6 +70,9 @@ def batch(tmp_path_factory):
     for case in EXPECTED:
         shutil.copytree(HERE / "adversarial" / case, subs / case)
     shutil.copytree(REPO / "solutions" / "cnn_rnn", subs / "control_solution", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "solutions" / "cnn_rnn", subs / "tamper_global_state", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(subs / "tamper_global_state" / "part1_resnet.py", "a", encoding="utf-8") as f:
+        f.write(TAMPER)
     shutil.copytree(REPO / "assignments" / "cnn_rnn", subs / "control_stub", ignore=shutil.ignore_patterns("__pycache__"))
     results = grade_all(subs, root / "out", jobs=2, limits=LIMITS, quiet=True, parts=PART)
     return {r.student: r for r in results}, subs
@@ -53,7 +80,15 @@ def batch(tmp_path_factory):
 
 def test_every_submission_gets_a_row(batch):
     results, _ = batch
-    assert set(results) == set(EXPECTED) | {"control_solution", "control_stub"}
+    assert set(results) == set(EXPECTED) | {"control_solution", "control_stub", "tamper_global_state"}
+
+
+def test_changed_global_state_does_not_leak_into_later_checks(batch):
+    results, _ = batch
+    clean = {c.check: (c.status, c.score) for c in results["control_solution"].checks}
+    tampered = {c.check: (c.status, c.score) for c in results["tamper_global_state"].checks}
+    later = {name for name in clean if name not in SHORTCUT_CHECKS}
+    assert later and {n: tampered[n] for n in later} == {n: clean[n] for n in later}
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
