@@ -92,15 +92,16 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
     if bwrap is None:
         return None
     home = Path.home()
-    masked = [REPO, home, Path(tempfile.gettempdir()), *hide]
+    masked = [REPO, home, Path(tempfile.gettempdir()), Path("/tmp"), *hide]
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for path in dict.fromkeys(p.resolve() for p in masked if p.exists()):
+    # Masks go on outermost first, so a mask inside another one (a repo under /tmp) is not lost.
+    for path in sorted(dict.fromkeys(p.resolve() for p in masked if p.exists()), key=lambda p: len(p.parts)):
         args += ["--tmpfs", str(path)]
-    # The interpreter and its packages are needed back, read-only, wherever they live.
+    # The interpreter and its packages come back, read-only, wherever they live (after every
+    # mask, so that no later mask covers them again).
     for keep in dict.fromkeys(Path(p).resolve() for p in (sys.prefix, sys.base_prefix)):
         if any(_under(keep, m) for m in masked if m.exists()):
             args += ["--ro-bind", str(keep), str(keep)]
-    args += ["--tmpfs", "/tmp"]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
     args += ["--bind", str(submission), inner, "--chdir", inner]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
