@@ -95,6 +95,8 @@ def worker_env() -> dict[str, str]:
     keep = ("PATH", "LANG", "LC_ALL", "TORCH_HOME", "XDG_CACHE_HOME", "VIRTUAL_ENV", "SYSTEMROOT")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
+        # The worker runs the same copy of the package as this process (repository or bundle).
+        PYTHONPATH=str(REPO),
         PYTHONHASHSEED="0",
         PYTHONDONTWRITEBYTECODE="1",
         OMP_NUM_THREADS="1",

@@ -72,3 +72,24 @@ def test_bundle_refuses_non_empty_folder(tmp_path: Path):
     with pytest.raises(FileExistsError):
         build_bundle(tmp_path / "x")
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_bundle_runs_on_its_own(tmp_path: Path):
+    """The student commands work from the bundle alone, not from this repository's install."""
+    import subprocess
+    import sys
+
+    bundle = build_bundle(tmp_path / "bundle")
+    isolate = (
+        "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+        f"sys.path.insert(0, {str(bundle)!r}); import autograder; assert autograder.__file__.startswith({str(bundle)!r}); "
+        "from autograder.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    verbs = subprocess.run([sys.executable, "-c", isolate, "--help"], cwd=bundle, capture_output=True, text=True)
+    assert verbs.returncode == 0, verbs.stderr
+    assert "check" in verbs.stdout and "submit" in verbs.stdout
+    assert all(v not in verbs.stdout for v in ("grade ", "release", "gradescope", "nbgrader"))
+    run = subprocess.run([sys.executable, "-c", isolate, "check", "part3"], cwd=bundle, capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(bundle)})
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "尚未实现" in run.stdout and "隐藏测试" in run.stdout

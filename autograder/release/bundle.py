@@ -15,7 +15,7 @@ from autograder.release.stubs import REPO, generate
 # Parts of the autograder package a student needs; everything else stays with the instructor.
 STUDENT_MODULES = (
     "__init__.py", "__main__.py", "cli.py", "wire.py", "runner.py", "checks.py", "results.py",
-    "plugin.py", "grading.py", "atomic.py",
+    "plugin.py", "grading.py", "atomic.py", "sandbox.py", "zygote.py", "threads.py", "worker",
     "check", "submit", "probes", "report/__init__.py", "report/table.py",
     "suites/__init__.py", "suites/inputs.py", "suites/public", "suites/pytest.ini",
     "grade/__init__.py", "grade/discover.py",
