@@ -85,6 +85,16 @@ def _under(path: Path, root: Path) -> bool:
         return False
 
 
+def _python_installation() -> list[Path]:
+    """Folders the interpreter needs: its prefixes and every site-packages on sys.path (a venv
+    may reach another environment's packages through a .pth file)."""
+    folders = [Path(sys.prefix), Path(sys.base_prefix)]
+    folders += [Path(p) for p in sys.path if p and ("site-packages" in p or "dist-packages" in p)]
+    resolved = [p.resolve() for p in folders if p.is_dir()]
+    # A folder inside another kept folder comes with it.
+    return [p for p in dict.fromkeys(resolved) if not any(p != q and _under(p, q) for q in resolved)]
+
+
 def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION) -> Jail | None:
     """bwrap arguments for one worker (or a zygote, whose writable place is its work folder
     holding the current submission), or None when no sandbox is available."""
@@ -99,8 +109,8 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
         args += ["--tmpfs", str(path)]
     # The interpreter and its packages come back, read-only, wherever they live (after every
     # mask, so that no later mask covers them again).
-    for keep in dict.fromkeys(Path(p).resolve() for p in (sys.prefix, sys.base_prefix)):
-        if any(_under(keep, m) for m in masked if m.exists()):
+    for keep in _python_installation():
+        if any(_under(keep, m) for m in masked if m.exists()) and not _under(keep, REPO):
             args += ["--ro-bind", str(keep), str(keep)]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
     args += ["--bind", str(submission), inner, "--chdir", inner]
