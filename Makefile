@@ -23,7 +23,7 @@ stubs: install
 	$(PY) -m autograder release-stubs
 
 test: weights
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 demo: weights
 	$(PY) -m autograder demo --out $(OUT)
