@@ -14,6 +14,7 @@ import pytest
 from autograder.checks import CheckFailed, CheckMeta, ProbeFailed
 from autograder.results import CheckResult
 from autograder.runner import Limits, Worker
+from autograder.zygote import ZygoteError
 
 
 def outcome_of(meta: CheckMeta, excinfo: pytest.ExceptionInfo | None) -> CheckResult:
@@ -74,6 +75,10 @@ class GraderPlugin:
                 self.problems.append(f"{item.nodeid}: test without @check metadata")
             return
         if report.when == "call" or (report.when == "setup" and report.failed):
+            if call.excinfo is not None and isinstance(call.excinfo.value, ZygoteError):
+                # The grader's own machinery failed: that is no student's 0, it stops the grading.
+                self.problems.append(f"{meta.name}: {call.excinfo.value}")
+                return
             self.results.append(outcome_of(meta, call.excinfo))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -110,7 +110,8 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
     # The interpreter and its packages come back, read-only, wherever they live (after every
     # mask, so that no later mask covers them again).
     for keep in _python_installation():
-        if any(_under(keep, m) for m in masked if m.exists()) and not _under(keep, REPO):
+        # (a venv inside the repository comes back; nothing that would bring the repository back)
+        if any(_under(keep, m) for m in masked if m.exists()) and not _under(REPO, keep):
             args += ["--ro-bind", str(keep), str(keep)]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
     args += ["--bind", str(submission), inner, "--chdir", inner]

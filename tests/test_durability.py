@@ -88,3 +88,17 @@ def test_unreadable_submission_gets_a_row_and_loses_nothing(subs: Path, tmp_path
     for i, student in enumerate(STUDENTS):
         if student != "s1":
             assert json.loads((out / "results" / f"{student}.json").read_text())["total"] == (30.0 if i % 2 == 0 else 0.0)
+
+
+def test_a_failing_grader_records_nothing_and_says_so(subs: Path, tmp_path: Path):
+    """With too little memory even to import torch, the fork server cannot start: that is the
+    grader's failure, not five zeros; nothing is recorded and the same command retries."""
+    from autograder.grade.batch import GraderFailure, grade_all
+    from autograder.runner import Limits
+
+    out = tmp_path / "out"
+    with pytest.raises(GraderFailure, match="the grader failed on 6 submission"):
+        grade_all(subs, out, jobs=2, quiet=True, parts=("part1",), limits=Limits(memory_mb=64))
+    assert list((out / "results").glob("*.json")) == []
+    results = grade_all(subs, out, jobs=2, quiet=True, parts=("part1",))
+    assert sorted(r.student for r in results) == STUDENTS

@@ -22,6 +22,18 @@ from autograder.results import StudentResult
 from autograder.runner import Limits
 
 
+GRADER_ERROR = "grader error: "
+
+
+class GraderFailure(RuntimeError):
+    """The grader itself failed on some submissions (not their fault); nothing was recorded for
+    them, so running the same command again retries exactly those."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("the grader failed on {} submission(s):\n  ".format(len(failures)) + "\n  ".join(failures))
+        self.failures = failures
+
+
 def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = None, hide: tuple[Path, ...] = ()) -> dict:
     """Grade one submission; never raises: problems become the student's row."""
     started = time.monotonic()
@@ -36,7 +48,7 @@ def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = N
         except SubmissionError as exc:
             result = StudentResult(sub.student, zero_results(str(exc), parts=parts), problem=str(exc))
         except SuiteError as exc:
-            result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教", parts=parts), problem=f"grader error: {exc}")
+            result = StudentResult(sub.student, zero_results("评分程序内部错误，请联系助教", parts=parts), problem=f"{GRADER_ERROR}{exc}")
     result.seconds = time.monotonic() - started
     return result.to_dict()
 
@@ -109,6 +121,7 @@ def grade_all(
     for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
         stale.unlink(missing_ok=True)
     pending = list(todo)
+    failures: list[str] = []
     for attempt in range(2):  # a pool broken by a dying process is rebuilt once
         if not pending:
             break
@@ -126,8 +139,14 @@ def grade_all(
                     data = StudentResult(sub.student, zero_results("评分进程异常退出，请联系助教", parts=parts), problem="grader process died twice").to_dict()
                 except Exception as exc:
                     data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
+                if data.get("problem", "").startswith(GRADER_ERROR):
+                    failures.append(f"{sub.student}: {data['problem']}")  # not recorded: a re-run retries it
+                    progress.step(f"{sub.student}: GRADER ERROR")
+                    continue
                 write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
                 progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
         pending = broken
+    if failures:
+        raise GraderFailure(failures)
     graded = {s.student for s in subs}
     return [r for r in load_results(out) if r.student in graded]

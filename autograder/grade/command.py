@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autograder import ASSIGNMENT
 from autograder.catalog import groups
-from autograder.grade.batch import grade_all
+from autograder.grade.batch import GraderFailure, grade_all
 from autograder.grading import PARTS
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
@@ -39,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
+    except GraderFailure as exc:
+        print(f"autograder grade: {exc}\nThe other results are saved; fix the cause and run the same command again.", file=sys.stderr)
+        return 3
     paths = write_outputs(args.out, results)
     from autograder.sandbox import UNSANDBOXED
 
