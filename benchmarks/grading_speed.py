@@ -73,6 +73,9 @@ def bench_ours(subs: Path, out: Path, jobs: int) -> dict:
     start = time.perf_counter()
     results = grade_all(subs, out, jobs=jobs, force=True, quiet=True)
     wall = time.perf_counter() - start
+    solutions = [r.total for r in results if r.student.endswith("_solution")]
+    if not solutions or min(solutions) != 100:  # timings of a broken grader would be meaningless
+        raise SystemExit(f"benchmark aborted: the solution submissions scored {solutions}, not 100")
     per = [r.seconds for r in results]
     overhead = [max(0.0, r.seconds - r.compute_seconds) for r in results]
     return {
