@@ -57,7 +57,8 @@ def percentile(values: list[float], q: float) -> float:
 def make_submissions(root: Path, n: int) -> Path:
     """N submissions cycling through the solution, the stubs and the realistic wrong ones."""
     examples = build_examples(root / "examples")
-    kinds = sorted(p.name for p in examples.iterdir())
+    # The solution and the stubs first, so that even a small N has its known-score controls.
+    kinds = sorted((p.name for p in examples.iterdir()), key=lambda k: (k not in ("solution", "stubs"), k))
     subs = root / "subs"
     subs.mkdir()
     for i in range(n):
