@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from autograder.atomic import write_text
+from autograder.atomic import save_figure, write_text
 from solutions.cnn_rnn import part1_resnet as P
 
 DEPTHS = (1, 2, 5, 10, 15, 20, 30, 40, 50)
@@ -38,11 +38,7 @@ def _plot(result: dict, path: Path) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def _resnet18_matches_torchvision() -> bool:

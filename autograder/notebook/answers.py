@@ -164,6 +164,11 @@ def answers_notebook(solution_source: str, part: str, *, with_solutions: bool) -
         solution = BEGIN in chunk
         text = chunk if with_solutions else strip_solutions(chunk).rstrip("\n")
         cells.append(_cell("code", text, f"{part}_answers_{i:02d}", solution))
+    return notebook_document(cells)
+
+
+def notebook_document(cells: list[dict]) -> dict:
+    """An nbformat 4.5 notebook (as JSON data) with a Python 3 kernel."""
     return {
         "cells": cells,
         "metadata": {

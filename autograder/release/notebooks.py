@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from autograder.grade.discover import GRADED_FILES
+from autograder.notebook.answers import notebook_document
 from autograder.release.stubs import REPO
 
 NOTEBOOKS = REPO / "assignments" / "notebooks"
@@ -354,15 +355,7 @@ def build(part: str) -> dict:
     cells.append({"cell_type": "code", "id": f"{part}-public-checks", "execution_count": None,
                   "metadata": _meta(f"{part}-public-checks", grade=True), "outputs": [],
                   "source": TEST.format(part=part, part_title=title)})
-    return {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
+    return notebook_document(cells)
 
 
 def notebook_name(part: str) -> str:

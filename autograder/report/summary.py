@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.atomic import save_figure
 from autograder.results import StudentResult
 
 
@@ -45,7 +46,4 @@ def histogram_png(results: list[StudentResult], path: Path) -> None:
     ax.set_xlim(0, 100)
     ax.set_title(f"Score histogram ({len(results)} students)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=100)
