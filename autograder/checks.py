@@ -74,6 +74,10 @@ def require_ok(result: ProbeResult, hint: str = "") -> ProbeResult:
         raise ProbeFailed(f"{text}（{place}）" if place else text, "error")
     if kind == "ModuleNotFoundError" and "cnn_rnn." in msg:
         raise ProbeFailed(f"找不到你的文件: {msg}（提交里缺少这个 .py 文件？）", "error")
+    if not hint and "modified by an inplace operation" in msg:
+        # Autograd's own words do not say which line of a residual block is at fault.
+        hint = ("反向传播需要的张量被原地操作 (in-place) 改写了：例如先对 out 做 nn.ReLU(inplace=True) 再 out += identity，"
+                "或对输入 x 原地修改。检查 ReLU 与相加的顺序（ReLU 在相加之后），必要时改用非原地写法。")
     raise ProbeFailed(_with_hint(f"你的代码抛出了异常 {kind}: {msg}{where}", hint), "error")
 
 

@@ -63,3 +63,9 @@ def test_a_crashing_check_earns_nothing():
     except KeyError:
         result = outcome_of(meta, pytest.ExceptionInfo.from_current())
     assert result.status == "error" and result.score == 0 and "无法检查你的结果" in result.message
+
+
+def test_inplace_autograd_error_gets_a_hint():
+    err = {"type": "RuntimeError", "message": "one of the variables needed for gradient computation has been modified by an inplace operation", "where": ""}
+    with pytest.raises(ProbeFailed, match="ReLU 在相加之后"):
+        require_ok(ProbeResult("error", error=err))
