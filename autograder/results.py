@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("passed", "failed", "error", "timeout")
+# A StudentResult.problem starting with this is the grader's fault: never recorded, retried by a re-run.
+GRADER_ERROR = "grader error: "
 
 
 @dataclass(frozen=True)

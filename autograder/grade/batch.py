@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -18,11 +19,8 @@ from autograder.catalog import zero_results
 from autograder.grade.discover import Submission, code_folder, discover
 from autograder.grade.unpack import SubmissionError, unpack
 from autograder.grading import SuiteError, grade_folder
-from autograder.results import StudentResult
+from autograder.results import GRADER_ERROR, StudentResult
 from autograder.runner import Limits
-
-
-GRADER_ERROR = "grader error: "
 
 
 class GraderFailure(RuntimeError):
@@ -94,6 +92,32 @@ class Progress:
         self.stream.flush()
 
 
+def _grade_locally(
+    todo: list[Submission], jobs: int, limits: Limits, parts: tuple[str, ...] | None, hide: tuple[Path, ...]
+) -> Iterator[tuple[Submission, dict]]:
+    """(submission, result dict) pairs from a pool of local grading processes, as they finish."""
+    pending = list(todo)
+    for attempt in range(2):  # a pool broken by a dying process is rebuilt once
+        if not pending:
+            break
+        broken: list[Submission] = []
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+            futures = {pool.submit(grade_one, s, limits, parts, hide): s for s in pending}
+            for fut in as_completed(futures):
+                sub = futures[fut]
+                try:
+                    data = fut.result()
+                except BrokenProcessPool:
+                    if attempt == 0:
+                        broken.append(sub)  # not graded yet: retried, never recorded as 0
+                        continue
+                    data = StudentResult(sub.student, zero_results("评分进程异常退出，请联系助教", parts=parts), problem="grader process died twice").to_dict()
+                except Exception as exc:
+                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
+                yield sub, data
+        pending = broken
+
+
 def grade_all(
     submissions: Path,
     out: Path,
@@ -105,6 +129,8 @@ def grade_all(
     quiet: bool = False,
     parts: tuple[str, ...] | None = None,
     assignment: str = ASSIGNMENT,
+    scheduler: str | None = None,
+    insecure: bool = False,
 ) -> list[StudentResult]:
     subs = discover(submissions, assignment)
     if students:
@@ -120,32 +146,20 @@ def grade_all(
     progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
     for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
         stale.unlink(missing_ok=True)
-    pending = list(todo)
     failures: list[str] = []
-    for attempt in range(2):  # a pool broken by a dying process is rebuilt once
-        if not pending:
-            break
-        broken: list[Submission] = []
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
-            futures = {pool.submit(grade_one, s, limits, parts, (Path(submissions).resolve(), Path(out).resolve())): s for s in pending}
-            for fut in as_completed(futures):
-                sub = futures[fut]
-                try:
-                    data = fut.result()
-                except BrokenProcessPool:
-                    if attempt == 0:
-                        broken.append(sub)  # not graded yet: retried, never recorded as 0
-                        continue
-                    data = StudentResult(sub.student, zero_results("评分进程异常退出，请联系助教", parts=parts), problem="grader process died twice").to_dict()
-                except Exception as exc:
-                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
-                if data.get("problem", "").startswith(GRADER_ERROR):
-                    failures.append(f"{sub.student}: {data['problem']}")  # not recorded: a re-run retries it
-                    progress.step(f"{sub.student}: GRADER ERROR")
-                    continue
-                write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
-                progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
-        pending = broken
+    if scheduler:  # a Dask cluster instead of the local pool; the rest is the same
+        from autograder.grade.cluster import grade_on_cluster
+
+        finished = grade_on_cluster(scheduler, todo, limits, parts, insecure=insecure)
+    else:
+        finished = _grade_locally(todo, jobs, limits, parts, (Path(submissions).resolve(), Path(out).resolve()))
+    for sub, data in finished:
+        if data.get("problem", "").startswith(GRADER_ERROR):
+            failures.append(f"{sub.student}: {data['problem']}")  # not recorded: a re-run retries it
+            progress.step(f"{sub.student}: GRADER ERROR")
+            continue
+        write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
+        progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")
     if failures:
         raise GraderFailure(failures)
     graded = {s.student for s in subs}

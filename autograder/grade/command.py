@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--part", action="append", choices=PARTS, help="grade only this part; repeatable (default: all)")
     p.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR", help="also write the scores into this nbgrader course's gradebook")
     p.add_argument("--assignment", default=ASSIGNMENT, help=f"nbgrader assignment name (submitted/<student>/NAME/; default {ASSIGNMENT})")
+    p.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None, metavar="ADDRESS",
+                   help="grade on this Dask cluster (tcp://HOST:8786, tls://...; default $DASK_SCHEDULER_ADDRESS) instead of "
+                        "local processes; see docs/DISTRIBUTED.md")
+    p.add_argument("--insecure", action="store_true", help="allow an unencrypted scheduler address outside this machine")
     p.set_defaults(func=run)
 
 
@@ -35,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(memory_mb=args.memory_mb, probe_s=args.probe_timeout)
     try:
         results = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student, limits=limits,
-                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment)
+                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment,
+                            scheduler=args.scheduler, insecure=args.insecure)
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2

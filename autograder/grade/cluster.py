@@ -1,0 +1,213 @@
+"""Grade a class on a Dask cluster: `autograder grade SUBMISSIONS --out DIR --scheduler ADDRESS`.
+
+The coordinator (the `autograder grade` process) reads each submission, keeps the files a local
+run would unpack, and sends them as bytes in a Dask task; no shared file system is needed. It
+registers `GraderPlugin` with the scheduler itself, so plain `dask worker ADDRESS` processes
+(and a `LocalCluster`) need no extra flag, and workers that join later get it too. The plugin
+gives each worker thread one warm grading process (autograder/grade/grading_process.py: the
+grader imported, fork server and sandbox up), which grades one submission at a time exactly as
+the local pool does. Only the per-student result dict comes back; the coordinator remains the
+only writer of the output folder (autograder/grade/batch.py).
+
+Failures: Dask reruns the tasks of a worker that dies on another worker and keeps one result per
+task; a task that cannot be graded (worker lost too often, grading process dead twice, grader
+version mismatch) comes back as a grader fault, which is never recorded, so running the same
+command again retries it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from queue import Queue
+from typing import TYPE_CHECKING
+
+try:
+    from distributed import Client, WorkerPlugin, as_completed, get_worker
+    from distributed.comm.addressing import parse_address, parse_host_port
+except ModuleNotFoundError as exc:  # an optional extra: students never need it
+    raise ModuleNotFoundError("grading on a Dask cluster needs Dask's `distributed`: pip install -e '.[cluster]'") from exc
+
+from autograder.grade.discover import Submission
+from autograder.grade.grading_process import PACKAGE_ROOT, GradingProcess, GradingProcessDied, Payload
+from autograder.grade.unpack import SubmissionError, copy_folder, unpack_zip
+from autograder.results import GRADER_ERROR
+
+if TYPE_CHECKING:  # the Dask worker process itself stays light: torch lives in its grading processes
+    from autograder.runner import Limits
+
+PLUGIN_NAME = "cnn_rnn-grader"
+SECURE_SCHEMES = ("tls", "wss", "inproc")
+CONNECT_S = 30
+WORKERS_WAIT_S = 120
+MIN_WINDOW = 4
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def check_address(address: str, insecure: bool = False) -> None:
+    """Refuse an unencrypted scheduler outside the loopback range unless `insecure`: whoever can
+    reach a Dask scheduler can run code on its workers (Dask messages carry pickled functions)."""
+    scheme, location = parse_address(address, strict=False)
+    if scheme in SECURE_SCHEMES:
+        return
+    host, _ = parse_host_port(location, default_port=8786)
+    if _is_loopback(host):
+        return
+    if not insecure:
+        raise ValueError(
+            f"refusing an unencrypted Dask connection to {address}: it is not on this machine (loopback), and anyone who "
+            "can reach the scheduler can run code on every worker. Use a tls:// address with Dask's TLS settings "
+            "(see docs/DISTRIBUTED.md), or pass --insecure on a network you trust."
+        )
+    print(f"WARNING: unencrypted, unauthenticated Dask connection to {address} (--insecure)", file=sys.stderr)
+
+
+def grader_fingerprint() -> str:
+    """What decides a grade on a worker: this package's code, the reference, the given files, torch."""
+    h = hashlib.sha256()
+    for dist in ("torch", "torchvision"):
+        try:
+            h.update(f"{dist} {version(dist)}|".encode())
+        except PackageNotFoundError:
+            h.update(f"{dist} missing|".encode())
+    for root in ("autograder", "reference", "assignments/cnn_rnn", "cnn_rnn"):
+        for path in sorted((PACKAGE_ROOT / root).rglob("*.py")):
+            h.update(str(path.relative_to(PACKAGE_ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def pack(sub: Submission) -> Payload:
+    """The files a local run would unpack, as bytes; raises where a local unpack would fail."""
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_pack_") as tmp:
+        dest = Path(tmp)
+        if sub.path.is_dir():
+            copy_folder(sub.path, dest)
+        else:
+            unpack_zip(sub.path, dest)
+        files = tuple((p.relative_to(dest).as_posix(), p.read_bytes()) for p in sorted(dest.rglob("*")) if p.is_file())
+    return Payload(sub.student, sub.path.name, files)
+
+
+class GraderPlugin(WorkerPlugin):
+    """One warm grading process per worker thread, started when the plugin is registered."""
+
+    def __init__(self, limits: Limits, parts: tuple[str, ...] | None, fingerprint: str) -> None:
+        self.limits, self.parts, self.fingerprint = limits, parts, fingerprint
+
+    def setup(self, worker) -> None:
+        self.where = f"Dask worker {worker.address}"
+        self.fault = ""
+        if grader_fingerprint() != self.fingerprint:
+            self.fault = f"{self.where} runs a different version of the grader (code, reference or torch) than the coordinator"
+        self.hide = (Path(worker.local_directory).resolve(),)  # Dask's scratch space: not the student's business
+        self.lock = threading.Lock()
+        self.processes: list[GradingProcess] = []
+        self.idle: Queue[GradingProcess] = Queue()
+        if not self.fault:
+            for _ in range(worker.state.nthreads):  # started now, warmed up while tasks travel
+                self.idle.put(self._start())
+
+    def _start(self) -> GradingProcess:
+        proc = GradingProcess(self.limits, self.parts, self.hide)
+        with self.lock:
+            self.processes.append(proc)
+        return proc
+
+    def _replace(self, proc: GradingProcess) -> GradingProcess:
+        proc.close()
+        with self.lock:
+            self.processes.remove(proc)
+        return self._start()
+
+    def teardown(self, worker) -> None:
+        with self.lock:
+            for proc in self.processes:
+                proc.close()
+            self.processes.clear()
+
+    def grade(self, payload: Payload) -> dict:
+        if self.fault:
+            return {"problem": f"{GRADER_ERROR}{self.fault}"}
+        proc = self.idle.get()
+        try:
+            for _ in range(2):  # a grading process that died is replaced once
+                try:
+                    return proc.grade(payload)
+                except GradingProcessDied as exc:
+                    proc, last = self._replace(proc), exc
+            return {"problem": f"{GRADER_ERROR}{last} (twice, on {self.where})"}
+        finally:
+            self.idle.put(proc)
+
+
+def grade_task(payload: Payload) -> dict:
+    """The Dask task: grade one submission in this worker's warm grading process."""
+    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    if not isinstance(plugin, GraderPlugin):
+        raise RuntimeError(f"the {PLUGIN_NAME} worker plugin is missing on this Dask worker")
+    return plugin.grade(payload)
+
+
+def grade_on_cluster(
+    address: str, todo: list[Submission], limits: Limits, parts: tuple[str, ...] | None, *, insecure: bool = False
+) -> Iterator[tuple[Submission, dict]]:
+    """(submission, result dict) pairs as the cluster finishes them, like the local pool."""
+    check_address(address, insecure)
+    return _graded(address, todo, limits, parts)
+
+
+def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[str, ...] | None) -> Iterator[tuple[Submission, dict]]:
+    from autograder.grade.batch import grade_one
+
+    if not todo:
+        return
+    with Client(address, timeout=CONNECT_S, set_as_default=False) as client:
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
+        except TimeoutError as exc:
+            raise ValueError(f"no Dask worker joined {address} within {WORKERS_WAIT_S} s") from exc
+        client.register_plugin(GraderPlugin(limits, parts, grader_fingerprint()), name=PLUGIN_NAME)
+        waiting, running, done = iter(todo), {}, as_completed()
+        while True:
+            # A bounded number of submissions in flight: the coordinator never holds a whole class in memory.
+            window = max(MIN_WINDOW, 2 * sum(client.nthreads().values()))
+            while len(running) < window and (sub := next(waiting, None)) is not None:
+                try:
+                    payload = pack(sub)
+                except (SubmissionError, OSError):  # cannot be graded: the local path says why, grading nothing
+                    yield sub, grade_one(sub, limits, parts)
+                    continue
+                fut = client.submit(grade_task, payload, key=f"grade-{sub.student}-{uuid.uuid4().hex[:8]}", pure=False)
+                running[fut] = sub
+                done.add(fut)
+            if not running:
+                return
+            fut = next(done)
+            sub = running.pop(fut)
+            if fut.status == "finished":
+                data = fut.result()
+            else:  # lost with too many workers, cancelled, or the task raised: a grader fault
+                exc = fut.exception() if fut.status == "error" else fut.status
+                data = {"problem": f"{GRADER_ERROR}Dask task failed: {type(exc).__name__}: {exc}"}
+            fut.release()
+            yield sub, data

@@ -1,0 +1,163 @@
+"""A warm grading process under a Dask worker: `python -m autograder.grade.grading_process`.
+
+Each Dask worker thread owns one of these (see autograder/grade/cluster.py). It is the same
+trusted grading process the local pool runs (`grade_one` in its main thread), started once:
+it imports the grader, starts its fork server and sandbox before the first submission, and
+then grades submissions one at a time for as long as the Dask worker lives.
+
+It is a plain subprocess rather than a multiprocessing child because a Dask worker started by
+a nanny is a daemonic process, which multiprocessing forbids to have children.
+
+Protocol (both sides trusted, same machine): one JSON line of settings on stdin, then one JSON
+line per submission (files base64-encoded) on stdin, answered by one JSON line (the
+per-student result dict of `grade_one`) on a private copy of stdout; the grader's own prints
+go to stderr.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One submission as bytes: the files `unpack` would copy, by relative path."""
+
+    student: str
+    name: str  # the zip's or folder's name, as in messages of a local run
+    files: tuple[tuple[str, bytes], ...]
+
+    def to_json(self) -> str:
+        files = [[rel, base64.b64encode(data).decode("ascii")] for rel, data in self.files]
+        return json.dumps({"student": self.student, "name": self.name, "files": files})
+
+    @classmethod
+    def from_json(cls, line: str) -> "Payload":
+        data = json.loads(line)
+        return cls(data["student"], data["name"], tuple((rel, base64.b64decode(b64)) for rel, b64 in data["files"]))
+
+
+class GradingProcessDied(RuntimeError):
+    """The grading process exited (killed, out of memory, or a grader crash): a grader fault."""
+
+
+class GradingProcess:
+    """Client of one grading process; not thread-safe (one task at a time uses it)."""
+
+    def __init__(self, limits, parts: tuple[str, ...] | None, hide: tuple[Path, ...]) -> None:
+        env = dict(os.environ)
+        # The grading process runs the same copy of the package as this Dask worker.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grade.grading_process", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8",
+        )
+        settings = {"limits": asdict(limits), "parts": list(parts) if parts else None, "hide": [str(p) for p in hide]}
+        self._send(json.dumps(settings))  # read after the warm-up starts; the pipe buffers it
+
+    def _send(self, line: str) -> None:
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise GradingProcessDied(f"grading process gone ({exc})") from exc
+
+    def grade(self, payload: Payload) -> dict:
+        self._send(payload.to_json())
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            raise GradingProcessDied(f"grading process exited with code {code}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def materialize(payload: Payload, root: Path) -> Path:
+    """Write the payload's files under root/<name>, the path `grade_one` then reads."""
+    if payload.name in ("", ".", "..") or Path(payload.name).name != payload.name:
+        raise ValueError(f"unsafe submission name in payload: {payload.name!r}")
+    folder = root / payload.name
+    folder.mkdir(parents=True)
+    for rel, data in payload.files:
+        target = folder.joinpath(*rel.split("/"))
+        if folder not in target.resolve().parents:  # packed by the coordinator from checked names
+            raise ValueError(f"unsafe path in payload: {rel!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return folder
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit soon after the Dask worker dies (kill -9 included) instead of grading on as an orphan;
+    a thread, because PR_SET_PDEATHSIG follows the thread that started us, not the process."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _warm(limits, hide: tuple[Path, ...]) -> None:
+    """Start the fork server (and its sandbox) now, with the settings every submission uses."""
+    from autograder.runner import GIVEN_FILES
+    from autograder.zygote import ZygoteError, shared
+
+    try:
+        shared(limits, GIVEN_FILES, sandbox=True, hide=hide)
+    except (ZygoteError, OSError) as exc:  # reported by the first submission as a grader fault
+        print(f"grading process: fork server did not start: {exc}", file=sys.stderr)
+
+
+def serve(source: IO[str], sink: IO[str]) -> int:
+    from autograder.grade.batch import grade_one
+    from autograder.grade.discover import Submission
+    from autograder.runner import Limits
+
+    settings = json.loads(source.readline() or "null")
+    if settings is None:
+        return 0
+    limits = Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["limits"].items()})
+    parts = tuple(settings["parts"]) if settings["parts"] else None
+    hide = tuple(Path(p) for p in settings["hide"])
+    _warm(limits, hide)
+    for line in source:
+        payload = Payload.from_json(line)
+        with tempfile.TemporaryDirectory(prefix="cnn_rnn_payload_") as tmp:
+            data = grade_one(Submission(payload.student, materialize(payload, Path(tmp))), limits, parts, hide)
+        sink.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sink.flush()
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    _exit_with_parent(int(argv[0]))
+    sink = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # whatever the grader prints cannot corrupt the answers
+    return serve(sys.stdin, sink)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""`autograder grade --scheduler`: a real Dask scheduler and two `dask worker` processes on
+localhost over TCP grade a small example class (part 1) with the same gradebook as the local
+pool, also when one Dask worker is killed in the middle of the batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the optional `cluster` extra (Dask distributed) is not installed")
+
+from autograder.cli import main  # noqa: E402
+from autograder.examples import build_examples  # noqa: E402
+from autograder.grade.batch import grade_all, result_path  # noqa: E402
+from autograder.grade.cluster import check_address  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+PART = ["--part", "part1"]
+# The controls and part-1 bugs of different kinds (wrong output, wrong shape, wrong number).
+CLASS = ["solution", "stubs", "p1_relu_before_add", "p1_missing_skip", "p1_shortcut_without_bn", "p1_receptive_field_off_by_one"]
+
+
+@pytest.fixture(scope="module")
+def subs(tmp_path_factory) -> Path:
+    return build_examples(tmp_path_factory.mktemp("class") / "subs", CLASS)
+
+
+@pytest.fixture(scope="module")
+def local(subs, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", *PART]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """`dask scheduler` and two `dask worker` processes (each with its nanny), as an instructor starts them."""
+    root = tmp_path_factory.mktemp("dask")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's package on every worker
+    log = open(root / "dask.log", "wb")
+    scheduler_file = root / "scheduler.json"
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env, stdout=log, stderr=subprocess.STDOUT)]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for name in ("w0", "w1"):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--name", name,
+                                           "--no-dashboard", "--local-directory", str(root / name)], env=env, stdout=log, stderr=subprocess.STDOUT))
+        client = distributed.Client(address, timeout=60)
+        client.wait_for_workers(2, timeout=120)
+        yield address, client
+        client.close()
+    finally:
+        for proc in procs[::-1]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+
+
+def _result(out: Path, student: str) -> dict:
+    data = json.loads(result_path(out, student).read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k not in ("seconds", "compute_seconds")}  # timings differ by nature
+
+
+def test_cluster_gradebook_matches_local_run(subs, local, cluster, tmp_path):
+    address, _ = cluster
+    out = tmp_path / "out"
+    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", *PART]) == 0
+    for name in ("grades.csv", "results.jsonl"):
+        assert (out / name).read_text(encoding="utf-8").splitlines() == (local / name).read_text(encoding="utf-8").splitlines(), name
+    for student in CLASS:
+        assert _result(out, student) == _result(local, student)
+    assert _result(out, "solution")["total"] == _result(out, "solution")["max_total"] > 0  # not a gradebook of zeros
+
+
+def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster, tmp_path, capfd):
+    address, client = cluster
+    out = tmp_path / "out"
+    killed: list[tuple[str, list]] = []
+
+    def kill_a_busy_worker() -> None:
+        """Once the first result is written, SIGKILL a Dask worker that is grading a submission."""
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not killed:
+            if list((out / "results").glob("*.json")):
+                pids = client.run(os.getpid)
+                for worker, keys in client.processing().items():
+                    if keys and worker in pids:
+                        os.kill(pids[worker], signal.SIGKILL)
+                        killed.append((worker, list(keys)))
+                        return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer.start()
+    results = grade_all(subs, out, scheduler=address, parts=("part1",))
+    killer.join(timeout=5)
+    assert killed, "no worker was killed mid-batch: the test did not test anything"
+    assert len(killed[0][1]) >= 1 and len(list((out / "results").glob("*.json"))) == len(CLASS)
+    assert sorted(r.student for r in results) == sorted(CLASS)
+    progress = capfd.readouterr().err
+    for student in CLASS:  # each student's result was written exactly once
+        assert progress.count(f"  {student}: ") == 1, (student, progress)
+        assert _result(out, student) == _result(local, student)
+
+
+@pytest.mark.parametrize("address, ok", [
+    ("tcp://127.0.0.1:8786", True), ("tcp://localhost:8786", True), ("tcp://[::1]:8786", True), ("127.0.0.1:8786", True),
+    ("tls://10.1.2.3:8786", True), ("tcp://10.1.2.3:8786", False), ("tcp://192.0.2.7:8786", False),
+])
+def test_unencrypted_scheduler_off_this_machine_is_refused(address, ok):
+    if ok:
+        check_address(address)
+    else:
+        with pytest.raises(ValueError, match="--insecure"):
+            check_address(address)
+        check_address(address, insecure=True)
+
+
+def test_cli_refuses_before_connecting(tmp_path, capsys):
+    (tmp_path / "subs" / "x").mkdir(parents=True)
+    assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o"), "--scheduler", "tcp://192.0.2.7:8786"]) == 2
+    assert "--insecure" in capsys.readouterr().err
