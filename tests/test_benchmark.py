@@ -12,7 +12,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import grading_speed  # noqa: E402
 
-KEYS = ("speedup_vs_nbgrader", "speedup_vs_naive", "overhead_s_median", "check_all_parts_s")
+KEYS = ("speedup_vs_nbgrader", "speedup_vs_naive", "overhead_s_median", "check_all_parts_s", "dask_overhead_pct")
 
 
 def test_small_benchmark_writes_its_report(tmp_path: Path):
@@ -25,6 +25,7 @@ def test_small_benchmark_writes_its_report(tmp_path: Path):
         assert isinstance(report[key], (int, float)), (key, report.get(key), report.get("nbgrader"))
     assert report["topk_vs_faiss_1m"] is None
     assert report["machine"]["cores"] >= 1 and report["date"]
+    assert [row["machines"] for row in report["dask"]["estimate_5000"]] == [1, 4, 16, 64]
     topk = report["topk"]["50000"]
     assert topk["ratio_solution_over_faiss"] > 0
     # the chunked solution never holds the 100 x 50,000 score matrix of the reference at once

@@ -13,14 +13,13 @@ import threading
 import time
 from pathlib import Path
 
+import distributed  # the `cluster` extra, which `make install` installs
 import pytest
 
-distributed = pytest.importorskip("distributed", reason="the optional `cluster` extra (Dask distributed) is not installed")
-
-from autograder.cli import main  # noqa: E402
-from autograder.examples import build_examples  # noqa: E402
-from autograder.grade.batch import grade_all, result_path  # noqa: E402
-from autograder.grade.cluster import check_address  # noqa: E402
+from autograder.cli import main
+from autograder.examples import build_examples
+from autograder.grade.batch import grade_all, result_path
+from autograder.grade.cluster import check_address
 
 REPO = Path(__file__).resolve().parents[1]
 PART = ["--part", "part1"]

@@ -121,6 +121,7 @@ class GraderPlugin(WorkerPlugin):
             self.fault = f"{self.where} runs a different version of the grader (code, reference or torch) than the coordinator"
         self.hide = (Path(worker.local_directory).resolve(),)  # Dask's scratch space: not the student's business
         self.lock = threading.Lock()
+        self.closed = False
         self.processes: list[GradingProcess] = []
         self.idle: Queue[GradingProcess] = Queue()
         if not self.fault:
@@ -130,17 +131,22 @@ class GraderPlugin(WorkerPlugin):
     def _start(self) -> GradingProcess:
         proc = GradingProcess(self.limits, self.parts, self.hide)
         with self.lock:
+            if self.closed:  # torn down meanwhile (worker closing, or a newer run registered its own plugin)
+                proc.close()
+                raise GradingProcessDied(f"the grader plugin on {self.where} was replaced or closed")
             self.processes.append(proc)
         return proc
 
     def _replace(self, proc: GradingProcess) -> GradingProcess:
         proc.close()
         with self.lock:
-            self.processes.remove(proc)
+            if proc in self.processes:
+                self.processes.remove(proc)
         return self._start()
 
     def teardown(self, worker) -> None:
         with self.lock:
+            self.closed = True
             for proc in self.processes:
                 proc.close()
             self.processes.clear()
@@ -154,7 +160,11 @@ class GraderPlugin(WorkerPlugin):
                 try:
                     return proc.grade(payload)
                 except GradingProcessDied as exc:
-                    proc, last = self._replace(proc), exc
+                    last = exc
+                    try:
+                        proc = self._replace(proc)
+                    except GradingProcessDied as closed:
+                        return {"problem": f"{GRADER_ERROR}{closed}"}
             return {"problem": f"{GRADER_ERROR}{last} (twice, on {self.where})"}
         finally:
             self.idle.put(proc)
