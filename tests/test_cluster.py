@@ -1,5 +1,5 @@
 """`autograder grade --scheduler`: a real Dask scheduler and two `dask worker` processes on
-localhost over TCP grade a small example class (part 1) with the same gradebook as the local
+localhost over TCP grade a small example class (part 3) with the same gradebook as the local
 pool, also when one Dask worker is killed in the middle of the batch."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import os
 import signal
 import subprocess
 import sys
+import shutil
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import distributed  # the `cluster` extra, which `make install` installs
@@ -22,20 +24,28 @@ from autograder.grade.batch import grade_all, result_path
 from autograder.grade.cluster import check_address
 
 REPO = Path(__file__).resolve().parents[1]
-PART = ["--part", "part1"]
-# The controls and part-1 bugs of different kinds (wrong output, wrong shape, wrong number).
-CLASS = ["solution", "stubs", "p1_relu_before_add", "p1_missing_skip", "p1_shortcut_without_bn", "p1_receptive_field_off_by_one"]
+PART = "part3"  # the cheapest part to grade
+# Controls, two part-3 bugs, one of them zipped (it travels as the zip's files), and a corrupt zip
+# (its problem row is made by the coordinator, as a local run makes it).
+CLASS = ["solution", "stubs", "p3_tokenizer_no_lowercase", "p3_gate_order_f_i_swapped"]
+STUDENTS = ["broken", "p3_gate", "p3_tokenizer_no_lowercase", "solution", "stubs"]
 
 
 @pytest.fixture(scope="module")
 def subs(tmp_path_factory) -> Path:
-    return build_examples(tmp_path_factory.mktemp("class") / "subs", CLASS)
+    root = build_examples(tmp_path_factory.mktemp("class") / "subs", CLASS)
+    with zipfile.ZipFile(root / "p3_gate_cnn_rnn.zip", "w") as zf:
+        for path in sorted((root / "p3_gate_order_f_i_swapped").iterdir()):
+            zf.write(path, f"cnn_rnn/{path.name}")
+    shutil.rmtree(root / "p3_gate_order_f_i_swapped")
+    (root / "broken.zip").write_bytes(b"not a zip")
+    return root
 
 
 @pytest.fixture(scope="module")
 def local(subs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", *PART]) == 0
+    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", "--part", PART]) == 0
     return out
 
 
@@ -56,7 +66,7 @@ def cluster(tmp_path_factory):
         for name in ("w0", "w1"):
             procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--name", name,
                                            "--no-dashboard", "--local-directory", str(root / name)], env=env, stdout=log, stderr=subprocess.STDOUT))
-        client = distributed.Client(address, timeout=60)
+        client = distributed.Client(address, timeout=60, set_as_default=False)  # the coordinator must not lean on it
         client.wait_for_workers(2, timeout=120)
         yield address, client
         client.close()
@@ -79,12 +89,13 @@ def _result(out: Path, student: str) -> dict:
 def test_cluster_gradebook_matches_local_run(subs, local, cluster, tmp_path):
     address, _ = cluster
     out = tmp_path / "out"
-    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", *PART]) == 0
+    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", "--part", PART]) == 0
     for name in ("grades.csv", "results.jsonl"):
         assert (out / name).read_text(encoding="utf-8").splitlines() == (local / name).read_text(encoding="utf-8").splitlines(), name
-    for student in CLASS:
+    for student in STUDENTS:
         assert _result(out, student) == _result(local, student)
     assert _result(out, "solution")["total"] == _result(out, "solution")["max_total"] > 0  # not a gradebook of zeros
+    assert 0 < _result(out, "p3_gate")["total"] < _result(out, "p3_gate")["max_total"]  # the zip was graded, not refused
 
 
 def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster, tmp_path, capfd):
@@ -93,10 +104,10 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster
     killed: list[tuple[str, list]] = []
 
     def kill_a_busy_worker() -> None:
-        """Once the first result is written, SIGKILL a Dask worker that is grading a submission."""
+        """Once a submission graded on the cluster is written, SIGKILL a Dask worker that is grading another."""
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not killed:
-            if list((out / "results").glob("*.json")):
+            if len(list((out / "results").glob("*.json"))) >= 2:  # the corrupt zip's row and a graded one
                 pids = client.run(os.getpid)
                 for worker, keys in client.processing().items():
                     if keys and worker in pids:
@@ -107,13 +118,13 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster
 
     killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
     killer.start()
-    results = grade_all(subs, out, scheduler=address, parts=("part1",))
+    results = grade_all(subs, out, scheduler=address, parts=(PART,))
     killer.join(timeout=5)
     assert killed, "no worker was killed mid-batch: the test did not test anything"
-    assert len(killed[0][1]) >= 1 and len(list((out / "results").glob("*.json"))) == len(CLASS)
-    assert sorted(r.student for r in results) == sorted(CLASS)
+    assert len(killed[0][1]) >= 1 and len(list((out / "results").glob("*.json"))) == len(STUDENTS)
+    assert sorted(r.student for r in results) == STUDENTS
     progress = capfd.readouterr().err
-    for student in CLASS:  # each student's result was written exactly once
+    for student in STUDENTS:  # each student's result was written exactly once
         assert progress.count(f"  {student}: ") == 1, (student, progress)
         assert _result(out, student) == _result(local, student)
 

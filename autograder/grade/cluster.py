@@ -197,7 +197,7 @@ def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[s
         except TimeoutError as exc:
             raise ValueError(f"no Dask worker joined {address} within {WORKERS_WAIT_S} s") from exc
         client.register_plugin(GraderPlugin(limits, parts, grader_fingerprint()), name=PLUGIN_NAME)
-        waiting, running, done = iter(todo), {}, as_completed()
+        waiting, running, done = iter(todo), {}, as_completed(loop=client.loop)
         while True:
             # A bounded number of submissions in flight: the coordinator never holds a whole class in memory.
             window = max(MIN_WINDOW, 2 * sum(client.nthreads().values()))
