@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 
 from autograder.examples import build_examples  # noqa: E402
 from autograder.grade.batch import grade_all  # noqa: E402
+from autograder.runtime.assignment import GRADED_FILES, PARTS  # noqa: E402
 
 PY = sys.executable
 
@@ -128,17 +129,17 @@ def bench_nbgrader(subs: Path, root: Path, limit: int | None = None) -> dict:
         "c = get_config()\nc.CourseDirectory.course_id = 'bench'\nc.ExecutePreprocessor.timeout = 600\n"
         "c.CourseDirectory.db_assignments = [dict(name='bench')]\n"
     )
-    files = ("part1_resnet.py", "part2_transfer.py", "part3_lstm.py", "part4_clm.py", "part5_retrieval.py")
+    files = GRADED_FILES
 
     def notebook(folder: Path | None) -> "nbformat.NotebookNode":
         cells = [_nb_cell("import pathlib, sys\nANSWERS = pathlib.Path('answers'); ANSWERS.mkdir(exist_ok=True)", locked=True, grade_id="setup")]
         for name in files:
             code = (folder / name).read_text(encoding="utf-8") if folder else "### BEGIN SOLUTION\n### END SOLUTION\n"
             cells.append(_nb_cell(f"%%writefile answers/{name}\n{code}", solution=True, grade_id=f"answer_{name[:5]}"))
-        for part in ("part1", "part2", "part3", "part4", "part5"):
+        for part in PARTS:
             cells.append(_nb_cell(
-                f"sys.path.insert(0, {str(REPO)!r})\nfrom autograder.grading import run_suite\n"
-                f"r = run_suite(ANSWERS.resolve(), parts=({part!r},), sandbox=True)\n"
+                f"sys.path.insert(0, {str(REPO)!r})\nfrom autograder.config import GradingConfig\nfrom autograder.grading import run_suite\n"
+                f"r = run_suite(ANSWERS.resolve(), 'hidden', GradingConfig(parts=({part!r},), forkserver=False)).results\n"
                 f"assert all(c.status == 'passed' for c in r), [c.check for c in r if c.status != 'passed']",
                 grade=True, grade_id=f"test_{part}", points=20, locked=True))
         nb = nbformat.v4.new_notebook(cells=cells)

@@ -14,7 +14,7 @@ from autograder.checks import (
     require_ok,
 )
 from autograder.plugin import outcome_of
-from autograder.runner import ProbeResult
+from autograder.launch.worker import ProbeResult
 
 EXPECTED = torch.arange(6, dtype=torch.float32).reshape(2, 3)
 

@@ -25,8 +25,8 @@ from autograder.checks import (
     value,
 )
 from autograder.expect import cached
-from autograder.probes.part2 import small_backbone
-from autograder.runner import ProbeResult
+from autograder.runtime.probes.part2 import small_backbone
+from autograder.launch.worker import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
 
