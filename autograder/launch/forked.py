@@ -100,7 +100,8 @@ class ForkServer:
     def reap(self) -> None:
         """Kill everything the last submission started; empty the work folder."""
         try:
-            self.command({"cmd": "reap"})
+            if not self.command({"cmd": "reap"}).get("ok"):
+                raise MachineryFault("the fork server could not remove what the last submission left")
             if self.cap is not None and self.jail is None:
                 for pid in self.cap.pids():  # daemons outside any session, when not in a PID namespace
                     if pid != self.proc.pid:

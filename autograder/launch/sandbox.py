@@ -26,7 +26,8 @@ from pathlib import Path
 from autograder.runtime.assignment import REPO
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the trusted `autograder` package
-TMP_SIZE = 1 << 30  # bytes of the sandbox's private /tmp (a tmpfs, i.e. memory)
+TMP_SIZE = 512 << 20  # bytes of the sandbox's private /tmp (a tmpfs, i.e. memory)
+SHM_SIZE = 256 << 20  # bytes of its /dev/shm (torch's shared memory)
 
 IN_RUNTIME = "/tmp/cnn_rnn_runtime"
 IN_GIVEN = "/tmp/cnn_rnn_given"
@@ -108,7 +109,10 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
         return None
     home = Path.home()
     masked = [REPO, home, Path(tempfile.gettempdir()), Path("/tmp"), *hide]
-    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    # The only writable places of the sandbox: the private /tmp and /dev/shm (size-capped tmpfs,
+    # emptied between submissions by the fork server) and the submission's own folder.
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     # Masks go on outermost first, so a mask inside another one (a repo under /tmp) is not lost.
     for path in sorted(dict.fromkeys(p.resolve() for p in masked if p.exists()), key=lambda p: len(p.parts)):
         if path != Path("/tmp"):  # already a size-capped tmpfs

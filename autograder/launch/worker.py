@@ -164,6 +164,9 @@ class Worker:
         except (EOFError, OSError, wire.WireError, ValueError) as exc:
             return self._failed("crash", "WorkerCrash", f"worker process ended or sent garbage ({type(exc).__name__}: {exc})",
                                 started, self.output_tail())
+        # The fork server answers a ping after every probe (a socket round trip, ~0.1 ms): a
+        # submission that stopped or killed it is caught in the act, on the part it was running.
+        self.launcher.check()
         elapsed = time.monotonic() - started
         if meta.get("ok") is True and isinstance(meta.get("result"), dict):
             reported = meta.get("elapsed")

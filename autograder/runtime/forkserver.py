@@ -102,19 +102,50 @@ def _kill_namespace() -> None:
         time.sleep(0.01)
 
 
-def _reap(children: set[int], sandboxed: bool) -> None:
+def _remove(path: str) -> None:
+    """Remove a file or a tree the worker left, even one it made unreadable (same uid: we may
+    give ourselves the permissions back)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        for root, dirs, _ in os.walk(path):
+            for d in dirs:
+                try:
+                    os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+                except OSError:
+                    pass
+
+        def retry(func, target, _exc):  # a folder whose permissions were taken away
+            os.chmod(os.path.dirname(target), 0o700)
+            func(target)
+
+        shutil.rmtree(path, onexc=retry) if sys.version_info >= (3, 12) else shutil.rmtree(path, onerror=retry)
+    else:
+        os.unlink(path)
+
+
+def _reap(children: set[int], sandboxed: bool) -> bool:
+    """Kill what the last submission started and remove what it wrote; False when something
+    could not be removed (the trusted side then replaces this fork server)."""
     for pid in children:
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
             pass
     children.clear()
-    if sandboxed:
+    if sandboxed:  # the sandbox's only writable places: /tmp and /dev/shm
         _kill_namespace()
-        for entry in os.listdir("/tmp"):
-            if entry not in KEEP_IN_TMP:
-                path = os.path.join("/tmp", entry)
-                shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+        for folder, keep in (("/tmp", KEEP_IN_TMP), ("/dev/shm", set())):
+            for entry in os.listdir(folder):
+                if entry not in keep:
+                    try:
+                        _remove(os.path.join(folder, entry))
+                    except OSError:
+                        pass
+        return all(set(os.listdir(folder)) <= keep for folder, keep in (("/tmp", KEEP_IN_TMP), ("/dev/shm", set())))
+    return True
 
 
 def main(argv: list[str]) -> int:
@@ -153,7 +184,7 @@ def main(argv: list[str]) -> int:
                     pass
             children.discard(int(cmd["pid"]))
         elif cmd["cmd"] == "reap":
-            _reap(children, sandboxed)
+            reply["ok"] = _reap(children, sandboxed)
         elif cmd["cmd"] == "ping":
             reply["children"] = len(children)
         for fd in fds:
