@@ -13,16 +13,14 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
+from autograder.catalog import SUITES, check_functions, zero_results
 from autograder.config import GradingConfig
 from autograder.launch import forked
 from autograder.launch.base import MachineryFault
-from autograder.plugin import GraderPlugin
+from autograder.launch.worker import Worker
+from autograder.plugin import outcome_of
 from autograder.results import CheckResult, StudentResult
 from autograder.runtime.assignment import PARTS
-
-SUITES = Path(__file__).resolve().parent / "suites"
 
 CHARGED = ("你的代码让评分进程停止/退出（例如向父进程发送信号、结束或挂起评分用的进程），评分机制被破坏了两次，"
            "所以这一部分的检查记为 0 分。请不要操作你自己创建之外的进程。")
@@ -47,29 +45,46 @@ class SuiteRun:
     fault_group: str | None = None  # the part whose check was running when the fault happened
 
 
-def suite_files(suite: str = "hidden", parts: tuple[str, ...] | None = None) -> list[Path]:
-    folder = SUITES / suite
-    return [p for part in (parts or tuple(PARTS)) for p in sorted(folder.glob(f"test_{part}*.py"))]
-
-
 def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = GradingConfig()) -> SuiteRun:
-    """One pytest session of the suite's files for `config.parts`, against one submission."""
-    files = suite_files(suite, config.parts)
-    if not files:
+    """Every `@check` of the suite for `config.parts`, in order, against one submission's worker.
+
+    The suite modules are imported once per process (catalog.py); a check is a function of the
+    worker, and its outcome is what it raised (plugin.outcome_of), exactly as under pytest."""
+    try:
+        checks = check_functions(suite, config.parts)
+    except Exception as exc:  # a suite that does not import is the grader's problem
+        raise SuiteError(f"the {suite} suite could not be loaded: {type(exc).__name__}: {exc}") from exc
+    if not checks:
         raise SuiteError(f"no {suite} suite files for {config.parts or tuple(PARTS)} under {SUITES / suite}")
-    plugin = GraderPlugin(submission, config)
-    args = [
-        *map(str, files),
-        "-q", "-p", "no:cacheprovider", "-p", "no:warnings", "-p", "autograder.plugin",
-        "--import-mode=importlib", "--noconftest",
-        "-o", "addopts=", "-o", "testpaths=", "--rootdir", str(SUITES), "-c", str(SUITES / "pytest.ini"),
-    ]
+    run = SuiteRun()
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
-        pytest.main(args, plugins=[plugin])
-    if plugin.problems and plugin.fault is None:
-        raise SuiteError("; ".join(plugin.problems))
-    return SuiteRun(plugin.results, plugin.sandbox_note, plugin.compute_s, plugin.fault, plugin.fault_group)
+        try:
+            worker = Worker(submission, config)
+        except MachineryFault as fault:
+            run.fault, run.fault_group = fault, checks[0].__check__.group
+            return run
+        try:
+            run.sandbox_note = worker.sandbox_note
+            for fn in checks:
+                meta = fn.__check__
+                try:
+                    fn(worker)
+                    error = None
+                except MachineryFault as fault:  # the machinery, not the student: stop here
+                    run.fault, run.fault_group = fault, meta.group
+                    break
+                except Exception as exc:  # what the check concluded, or could not conclude
+                    error = exc
+                run.results.append(outcome_of(meta, error))
+            run.compute_s = worker.compute_s
+        finally:
+            try:
+                worker.close()
+            except MachineryFault as fault:  # cleaning up after the last check
+                if run.fault is None:
+                    run.fault, run.fault_group = fault, None
+    return run
 
 
 def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
@@ -86,8 +101,6 @@ def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
 
 
 def _charged(group: str) -> list[CheckResult]:
-    from autograder.catalog import zero_results
-
     return zero_results(CHARGED, parts=(group,))
 
 

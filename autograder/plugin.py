@@ -1,8 +1,9 @@
-"""The pytest plugin that turns a suite run against one submission into `CheckResult`s.
+"""Suites are ordinary pytest files: this plugin runs one against a submission under pytest.
 
-Suites are ordinary pytest files; this plugin gives them a `worker` fixture bound to the
-submission and records each check's outcome, points and feedback. It runs in the trusted
-process; the submission only ever runs inside the worker.
+`python -m pytest autograder/suites/hidden -p autograder.plugin --submission DIR` gives the
+suites a `worker` fixture bound to the submission and records each check's outcome, points and
+feedback. Grading itself calls the same `@check` functions directly (grading.run_suite) and turns
+what they raised into results with the same `outcome_of`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from autograder.launch.worker import Worker
 from autograder.results import CheckResult
 
 
-def outcome_of(meta: CheckMeta, excinfo: pytest.ExceptionInfo | None) -> CheckResult:
+def outcome_of(meta: CheckMeta, exc: BaseException | None) -> CheckResult:
+    """The result of a check that raised `exc` (None: it returned)."""
+
     def result(status: str, message: str) -> CheckResult:
         score = meta.points if status == "passed" else 0.0
         return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title)
 
-    if excinfo is None:
+    if exc is None:
         return result("passed", "")
-    exc = excinfo.value
     if isinstance(exc, CheckFailed):
         return result("failed", str(exc))
     if isinstance(exc, ProbeFailed):
@@ -85,7 +87,7 @@ class GraderPlugin:
                 self.problems.append(f"{item.nodeid}: test without @check metadata")
             return
         if self.fault is None and (report.when == "call" or (report.when == "setup" and report.failed)):
-            self.results.append(outcome_of(meta, excinfo))
+            self.results.append(outcome_of(meta, excinfo.value if excinfo is not None else None))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

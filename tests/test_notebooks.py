@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.grade.unpack import SubmissionError, unpack
-from autograder.grading import suite_files
+from autograder.catalog import suite_files
 from autograder.notebook import NotebookError, answers_notebook, answers_to_modules, extract_module
 from autograder.release import notebooks
 from autograder.release.stubs import SOLUTIONS

@@ -27,7 +27,8 @@ from autograder.catalog import zero_results
 from autograder.expect import cache_root
 from autograder.config import GradingConfig
 from autograder.grade.unpack import SubmissionError, unpack
-from autograder.grading import SUITES, SuiteError, grade_folder, run_suite
+from autograder.catalog import SUITES
+from autograder.grading import SuiteError, grade_folder, run_suite
 from autograder.gradescope.results import gradescope_results
 from autograder.launch.settings import Limits
 from autograder.results import CheckResult, StudentResult
