@@ -15,6 +15,8 @@ class GradingConfig:
     sandbox: run workers in bubblewrap when this machine has it (describe() says when not).
     forkserver: fork workers from this process's warm fork server (0.03 s) instead of starting
         a fresh interpreter per submission (~3 s). Not used when `limits.run_as` is set.
+    selffork: fork workers from this very process (students' self-check: no sandbox, no second
+        torch import). Overrides the two above.
     hide: extra folders masked inside the sandbox (the submissions and the output folder).
     parts: grade only these parts (None: all).
     """
@@ -22,6 +24,7 @@ class GradingConfig:
     limits: Limits = Limits()
     sandbox: bool = True
     forkserver: bool = True
+    selffork: bool = False
     hide: tuple[Path, ...] = ()
     parts: tuple[str, ...] | None = None
 
@@ -29,5 +32,6 @@ class GradingConfig:
         return replace(self, **changes)
 
 
-# Students' self-check and `submit`: a fresh worker, no sandbox (their own machine).
-SELF_CHECK = GradingConfig(sandbox=False, forkserver=False)
+# Students' self-check and `submit`: workers forked from their own process, no sandbox (their
+# own machine, public checks only).
+SELF_CHECK = GradingConfig(sandbox=False, forkserver=False, selffork=True)

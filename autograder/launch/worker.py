@@ -22,6 +22,7 @@ from autograder.config import GradingConfig
 from autograder.launch.base import Channel, Launcher, MachineryFault
 from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
+from autograder.launch.selffork import SelfForkLauncher
 from autograder.runtime import wire
 from autograder.runtime.assignment import given_files
 
@@ -44,6 +45,8 @@ class ProbeResult:
 
 def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:
     given = given_files().resolve()
+    if config.selffork:
+        return SelfForkLauncher(submission, given)
     if config.forkserver and config.limits.run_as is None:
         return ForkServerLauncher(submission, given, config.limits, sandbox=config.sandbox, hide=config.hide)
     # Another user runs the worker (Gradescope): a fresh interpreter started as that user.

@@ -60,7 +60,8 @@ def _restore_floats(value: Any) -> Any:
 
 
 def plain_tensor(t: torch.Tensor) -> torch.Tensor:
-    """A dense, contiguous, CPU, plain `torch.Tensor` copy (drops subclasses and autograd)."""
+    """A dense, contiguous, CPU, plain `torch.Tensor` (drops subclasses and autograd); no copy
+    when the tensor already is one."""
     if not isinstance(t, torch.Tensor):
         raise WireError(f"expected a tensor, got {type(t).__name__}")
     t = t.detach()
@@ -68,12 +69,26 @@ def plain_tensor(t: torch.Tensor) -> torch.Tensor:
         t = t.as_subclass(torch.Tensor)
     if t.is_sparse or t.layout != torch.strided:
         t = t.to_dense()
-    return t.to("cpu").contiguous().clone()
+    return t.to("cpu").contiguous()
+
+
+def _unshared(plain: Tensors) -> Tensors:
+    """safetensors stores each tensor's own bytes: a tensor that shares or only partly covers its
+    storage (a view, tied weights) is copied; the others (most of a state_dict) are not."""
+    seen: set[int] = set()
+    out = {}
+    for name, t in plain.items():
+        storage = t.untyped_storage()
+        if storage.data_ptr() in seen or storage.nbytes() != t.numel() * t.element_size() or t.storage_offset():
+            t = t.clone()
+        seen.add(t.untyped_storage().data_ptr())
+        out[name] = t
+    return out
 
 
 def encode(meta: Meta, tensors: Tensors | None = None) -> bytes:
     body = json.dumps(_json_safe(meta), ensure_ascii=False).encode("utf-8")
-    plain = {k: plain_tensor(v) for k, v in (tensors or {}).items()}
+    plain = _unshared({k: plain_tensor(v) for k, v in (tensors or {}).items()})
     blob = st_save(plain) if plain else b""
     return MAGIC + struct.pack("<Q", len(body)) + body + struct.pack("<Q", len(blob)) + blob
 
