@@ -8,6 +8,7 @@ from pathlib import Path
 
 from autograder import ASSIGNMENT
 from autograder.atomic import write_text
+from autograder.report.write import SIMILARITY_HEADING
 from autograder.similarity.compare import DEFAULT_BOILERPLATE, compare_class
 from autograder.similarity.report import html_report, markdown, pairs_csv
 
@@ -31,7 +32,7 @@ def write_similarity(out: Path, pairs: list, threshold: float) -> dict[str, Path
     write_text(paths["similarity.html"], html_report(pairs, threshold))
     section = markdown(pairs, threshold)
     old = paths["summary.md"].read_text(encoding="utf-8") if paths["summary.md"].exists() else ""
-    keep = old.split("## Code similarity", 1)[0].rstrip("\n")
+    keep = old.split(SIMILARITY_HEADING, 1)[0].rstrip("\n")
     write_text(paths["summary.md"], (keep + "\n\n" if keep else "") + section)
     return paths
 

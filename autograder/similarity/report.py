@@ -9,6 +9,7 @@ import io
 
 import numpy as np
 
+from autograder.report.write import SIMILARITY_HEADING
 from autograder.similarity.compare import OVERALL, FileMatch, Pair, rows
 
 SHOWN_PAIRS = 20  # pairs with code in the HTML report; pairs.csv has them all
@@ -24,7 +25,7 @@ def pairs_csv(pairs: list[Pair]) -> str:
 
 def markdown(pairs: list[Pair], threshold: float, top: int = 10) -> str:
     above = [p for p in pairs if p.similarity >= threshold]
-    out = ["## Code similarity", "",
+    out = [SIMILARITY_HEADING, "",
            f"{len(pairs)} pairs compared (copydetect, stubs and given code excluded); "
            f"{len(above)} at or above the threshold {threshold:.2f}.", ""]
     if pairs:
