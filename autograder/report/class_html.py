@@ -16,7 +16,7 @@ svg text{font-size:11px;fill:#333}"""
 
 def histogram_svg(results: list[StudentResult], width: int = 560, height: int = 220) -> str:
     top, counts = histogram(results)
-    left, bottom, pad = 36, 28, 8
+    left, bottom, pad = 40, 34, 8
     plot_w, plot_h = width - left - pad, height - bottom - pad
     peak = max(counts) or 1
     bw = plot_w / len(counts)
@@ -26,12 +26,14 @@ def histogram_svg(results: list[StudentResult], width: int = 560, height: int = 
         for i, c in enumerate(counts)
     )
     ticks = "".join(
-        f"<text x='{left + plot_w * f:.1f}' y='{height - 10}' text-anchor='middle'>{top * f:g}</text>" for f in (0, .25, .5, .75, 1)
+        f"<text x='{left + plot_w * f:.1f}' y='{height - 18}' text-anchor='middle'>{top * f:g}</text>" for f in (0, .5, 1)
     )
     yticks = f"<text x='{left - 6}' y='{pad + 10}' text-anchor='end'>{peak}</text><text x='{left - 6}' y='{pad + plot_h}' text-anchor='end'>0</text>"
+    labels = (f"<text x='{left + plot_w / 2:.0f}' y='{height - 1}' text-anchor='middle'>total score</text>"
+              f"<text x='10' y='{pad + plot_h / 2:.0f}' transform='rotate(-90 10 {pad + plot_h / 2:.0f})' text-anchor='middle'>students</text>")
     axes = f"<line x1='{left}' y1='{pad + plot_h}' x2='{left + plot_w}' y2='{pad + plot_h}' stroke='#333'/>"
     return (f"<svg id='histogram' role='img' aria-label='score histogram' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-            f"xmlns='http://www.w3.org/2000/svg'>{bars}{axes}{ticks}{yticks}</svg>")
+            f"xmlns='http://www.w3.org/2000/svg'>{bars}{axes}{ticks}{yticks}{labels}</svg>")
 
 
 def html_report(results: list[StudentResult], title: str = "Class report", extra_html: str = "") -> str:
