@@ -126,7 +126,8 @@ def _nbgrader_time(sub: Submission) -> datetime | None:
         return None
     from nbgrader.utils import parse_utc  # nbgrader's own reading of its own file
 
-    return parse_utc(path.read_text(encoding="utf-8").strip())
+    when = parse_utc(path.read_text(encoding="utf-8").strip())
+    return when.replace(tzinfo=timezone.utc)  # nbgrader's convention: a naive time is UTC
 
 
 def _gradescope(sub: Submission) -> tuple[datetime, str] | None:
