@@ -1,7 +1,8 @@
 """Open a page in real headless Debian chromium over the DevTools protocol (CDP): collect console
 errors and uncaught exceptions, evaluate a script, take a full-page screenshot.
 
-Also a command: `python tests/browser.py PAGE.html OUT.png` (how docs/images/ screenshots are made).
+Also a command: `python tests/browser.py PAGE.html OUT.png [MAX_HEIGHT]` (how the docs/images/
+screenshots were made).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _errors(events: list[dict]) -> list[str]:
     return out
 
 
-def open_page(page: Path, script: str = "null", width: int = 1200, timeout: float = 60) -> PageReport:
+def open_page(page: Path, script: str = "null", width: int = 1200, timeout: float = 60, max_height: int = 20000) -> PageReport:
     """Load `page` (a local file) in a fresh chromium profile and report what happened."""
     import websocket  # websocket-client
 
@@ -112,7 +113,7 @@ def open_page(page: Path, script: str = "null", width: int = 1200, timeout: floa
                 value = cdp.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=sid).get("result", {}).get("value")
                 height = cdp.send("Runtime.evaluate", {"expression": "document.documentElement.scrollHeight", "returnByValue": True},
                                   session=sid)["result"]["value"]
-                cdp.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": int(height), "deviceScaleFactor": 1, "mobile": False}, session=sid)
+                cdp.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": min(int(height), max_height), "deviceScaleFactor": 1, "mobile": False}, session=sid)
                 shot = cdp.send("Page.captureScreenshot", {"format": "png"}, session=sid)["data"]
                 time.sleep(0.2)  # late console messages
                 cdp.send("Runtime.evaluate", {"expression": "1"}, session=sid)
@@ -125,6 +126,6 @@ def open_page(page: Path, script: str = "null", width: int = 1200, timeout: floa
 
 
 if __name__ == "__main__":
-    report = open_page(Path(sys.argv[1]))
+    report = open_page(Path(sys.argv[1]), max_height=int(sys.argv[3]) if len(sys.argv) > 3 else 20000)
     Path(sys.argv[2]).write_bytes(report.screenshot)
     print("errors:", report.errors or "none")

@@ -40,7 +40,7 @@ def test_penalty_per_day_per_hour_grace_and_cap():
     assert policy.penalty(d, 15) == (0.0, "")
     assert policy.penalty(d + timedelta(minutes=15), 15)[0] == 0.0  # within grace
     points, note = policy.penalty(d + timedelta(minutes=16), 15)  # a started day counts
-    assert points == 1.5 and "迟交" in note and "16 分钟" in note
+    assert points == 1.5 and "晚于截止时间 16 分钟" in note and "扣 10%，即 1.5 分" in note
     assert policy.penalty(d + timedelta(days=1, seconds=1), 15)[0] == 3.0
     assert policy.penalty(d + timedelta(days=9), 15)[0] == 3.75  # capped at 25%
     hourly = late.parse_policy(DEADLINE, "2%/hour")
@@ -95,7 +95,7 @@ def test_gradescope_metadata_several_submissions_newest_or_best(tmp_path):
     assert best["ana"].raw_total == 10 and best["ana"].total == 10  # on time 10 beats 15 - 7.5 late
     latest = {r.student: r for r in late.settle(graded, times, policy, "newest")}
     assert latest["ana"].raw_total == 15 and latest["ana"].late_penalty == 7.5 and latest["ana"].total == 7.5
-    assert "迟交" in latest["ana"].late_note and latest["cai@example.edu"].late_penalty == 0
+    assert "晚于截止时间" in latest["ana"].late_note and latest["cai@example.edu"].late_penalty == 0
 
 
 def test_instructor_csv_wins_and_must_name_real_submissions(tmp_path):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 from autograder.cli import main
 from autograder.notebook.answers import answers_notebook
-from tests.classroom import CAI, SOLUTION, STUB, answered, class_files, write_class
+from tests.classroom import CAI, REPO, SOLUTION, STUB, answered, class_files, write_class
 
 THRESHOLD = 0.6
 
@@ -58,3 +59,16 @@ def test_notebooks_are_compared_on_their_solution_cells(tmp_path):
     assert overall[("ana", "nina")] >= 0.9, overall
     # the scratch cell (all of cai's code) would make cai and nina near-identical; it is ignored
     assert overall[("cai", "nina")] <= 0.45 and abs(overall[("cai", "nina")] - overall[("ana", "cai")]) < 0.05, overall
+
+
+def test_scores_do_not_depend_on_the_hash_seed(tmp_path):
+    """copydetect hashes k-grams with Python's salted hash(); every k-gram is kept, so no run picks
+    different fingerprints than another."""
+    import subprocess
+    import sys
+
+    subs = write_class(tmp_path / "subs")
+    code = f"from autograder.similarity.compare import compare_class; print([round(p.similarity, 9) for p in compare_class({str(subs)!r})])"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(runs) == 1 and runs.pop().startswith("[0.9")

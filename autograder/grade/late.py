@@ -68,7 +68,7 @@ class LatePolicy:
         points = round(max_total * percent / 100, 4)
         unit_zh = "天" if self.unit == "day" else "小时"
         cap = f"，上限 {self.cap:g}%" if percent == self.cap and self.cap < 100 else ""
-        note = (f"迟交 (late) {_human(late)}（截止 {self.deadline.isoformat()}，提交 {when.isoformat()}），"
+        note = (f"晚于截止时间 {_human(late)}（截止 {self.deadline.isoformat()}，提交 {when.isoformat()}），"
                 f"按每{unit_zh} {self.percent:g}% 计 {units} {unit_zh}{cap}：扣 {percent:g}%，即 {points:g} 分")
         return points, note
 

@@ -8,6 +8,7 @@ import html
 import io
 
 import numpy as np
+from copydetect.utils import highlight_overlap
 
 from autograder.report.write import SIMILARITY_HEADING
 from autograder.similarity.compare import OVERALL, FileMatch, Pair, rows
@@ -38,18 +39,11 @@ def markdown(pairs: list[Pair], threshold: float, top: int = 10) -> str:
     return "\n".join(out) + "\n"
 
 
-def _highlight(code: str, slices: np.ndarray) -> str:
-    """HTML-escaped code with the matched character ranges in <mark>."""
+def _highlight(code: str, slices: np.ndarray, context: int = 4) -> str:
+    """HTML-escaped code with the matched ranges in <mark>, cut to `context` lines around them."""
     if slices.size == 0:
         return html.escape(code)
-    out, pos = [], 0
-    for start, end in sorted(zip(slices[0].tolist(), slices[1].tolist())):
-        start, end = max(int(start), pos), int(end)
-        if end <= start:
-            continue
-        out += [html.escape(code[pos:start]), "<mark>", html.escape(code[start:end]), "</mark>"]
-        pos = end
-    return "".join(out) + html.escape(code[pos:])
+    return highlight_overlap(code, slices, "<mark>", "</mark>", truncate=context, escape_html=True)[0]
 
 
 def _file_section(p: Pair, f: FileMatch) -> str:
@@ -77,7 +71,7 @@ def html_report(pairs: list[Pair], threshold: float) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Code similarity</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}} td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}}
-tr.hot td{{background:#fde2e2}} .side{{display:grid;grid-template-columns:1fr 1fr;gap:1em}}
+tr.hot td{{background:#fde2e2}} .side{{display:grid;grid-template-columns:1fr 1fr;gap:1em}} .side>div{{min-width:0}}
 pre{{font-size:12px;background:#f7f7f7;padding:.5em;overflow-x:auto;white-space:pre}} mark{{background:#ffe066}}</style></head>
 <body><h1>Code similarity ({OVERALL.strip('()')} and per file)</h1>
 <p>copydetect winnowing fingerprints; identifiers, strings and comments are normalised away, and the stubs and given code
