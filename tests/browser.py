@@ -113,7 +113,8 @@ def open_page(page: Path, script: str = "null", width: int = 1200, timeout: floa
                 value = cdp.send("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=sid).get("result", {}).get("value")
                 height = cdp.send("Runtime.evaluate", {"expression": "document.documentElement.scrollHeight", "returnByValue": True},
                                   session=sid)["result"]["value"]
-                cdp.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": min(int(height), max_height), "deviceScaleFactor": 1, "mobile": False}, session=sid)
+                metrics = {"width": width, "height": min(int(height), max_height), "deviceScaleFactor": 1, "mobile": False}
+                cdp.send("Emulation.setDeviceMetricsOverride", metrics, session=sid)
                 shot = cdp.send("Page.captureScreenshot", {"format": "png"}, session=sid)["data"]
                 time.sleep(0.2)  # late console messages
                 cdp.send("Runtime.evaluate", {"expression": "1"}, session=sid)

@@ -20,7 +20,8 @@ FUNCS = ("l2_normalize", "cosine_topk", "encode_images", "RetrievalIndex.search"
 
 def solution_text() -> str:
     """The solution without nbgrader's markers and HINT comments: what a good student hands in."""
-    keep = [ln for ln in SOLUTION.splitlines(keepends=True) if not ln.strip().startswith(("### BEGIN SOLUTION", "### END SOLUTION", "# HINT:"))]
+    markers = ("### BEGIN SOLUTION", "### END SOLUTION", "# HINT:")
+    keep = [ln for ln in SOLUTION.splitlines(keepends=True) if not ln.strip().startswith(markers)]
     return "".join(keep)
 
 
@@ -41,7 +42,8 @@ def planted_copy(source: str) -> str:
                      ("hits", "per_query"), ("parts", "pieces"), ("norm =", "length ="), ("/ norm", "/ length"), ("keep =", "sel ="),
                      ("keep.", "sel."), ("top =", "blk ="), ("top.", "blk."), ("chunk =", "slab ="), ("(q @ chunk.T) / chunk.", "(q @ slab.T) / slab.")]:
         source = source.replace(old, new)
-    source = source.replace("    for start in range(0, n, chunk_size):\n", "    # walk over the gallery block by block (my own idea)\n    for start in range(0, n, chunk_size):\n")
+    loop = "    for start in range(0, n, chunk_size):\n"
+    source = source.replace(loop, "    # walk over the gallery block by block (my own idea)\n" + loop)
     source = source.replace("    model.eval()\n", "    model.eval()  # turn off dropout / batchnorm updates\n    # collect every batch here\n")
     start = source.index("def precision_at_k(")
     end = source.index("def leave_one_out_topk(")

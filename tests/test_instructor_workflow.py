@@ -12,7 +12,6 @@ import csv
 import json
 import os
 import zipfile
-from pathlib import Path
 
 import pytest
 

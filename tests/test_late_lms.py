@@ -21,8 +21,10 @@ DEADLINE = "2026-11-20T23:59:00+08:00"
 
 # Canvas's gradebook export as it downloads (Grades -> Export): names "Last, First", an indented
 # "Points Possible" row, Canvas's own test student, read-only score columns after the assignments.
-CANVAS_EXPORT = """Student,ID,SIS User ID,SIS Login ID,Section,Module 5 Quiz (4411),Current Points,Final Points,Current Score,Unposted Current Score,Final Score,Unposted Final Score
-    Points Possible,,,,,10.00,(read only),(read only),(read only),(read only),(read only),(read only)
+CANVAS_EXPORT = (
+    "Student,ID,SIS User ID,SIS Login ID,Section,Module 5 Quiz (4411),Current Points,Final Points,"
+    "Current Score,Unposted Current Score,Final Score,Unposted Final Score\n"
+) + """    Points Possible,,,,,10.00,(read only),(read only),(read only),(read only),(read only),(read only)
 "Li, Ana",1101,2026001,ana,AI-101 Section 1,9.00,9.00,9.00,90.00,90.00,90.00,90.00
 "Wang, Ben",1102,2026002,ben,AI-101 Section 1,7.00,7.00,7.00,70.00,70.00,70.00,70.00
 "Zhao, Eve",1105,2026005,eve,AI-101 Section 2,,0.00,0.00,,,0.00,0.00

@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.catalog import groups
 from autograder.grade import late
 from autograder.grade.batch import GraderFailure, grade_all
-from autograder.grading import PARTS
 from autograder.report import lms
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
-from autograder.runner import Limits
+from autograder.launch.settings import Limits
+from autograder.runtime.assignment import PARTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.canvas_csv or args.moodle_csv:
         extra += lms.write_exports(results, roster, args.canvas_csv, args.moodle_csv, args.canvas_assignment)
     paths = write_outputs(args.out, results, extra)
-    from autograder.sandbox import UNSANDBOXED
+    from autograder.launch.sandbox import UNSANDBOXED
 
     if any(r.sandbox == UNSANDBOXED for r in results):
         print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)

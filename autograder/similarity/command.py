@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.atomic import write_text
 from autograder.report.write import SIMILARITY_HEADING
 from autograder.similarity.compare import DEFAULT_BOILERPLATE, compare_class

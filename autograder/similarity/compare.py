@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 
-from autograder.grade.discover import GRADED_FILES, Submission, code_folder, discover
+from autograder.grade.discover import Submission, discover
 from autograder.grade.unpack import SubmissionError, unpack
+from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, code_folder, given_files
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_BOILERPLATE = REPO / "assignments" / "cnn_rnn"
+DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
 # copydetect's defaults: k-grams of 25 filtered characters, and every k-gram kept (window 1).
 # Winnowing with a larger window would pick fingerprints by the minimum of Python's hash(),
 # which is salted per process: the scores would change from run to run.
@@ -96,7 +96,7 @@ def _match(name: str, a: CodeFingerprint, b: CodeFingerprint) -> FileMatch:
                      a.raw_code, b.raw_code, np.asarray(slices_a), np.asarray(slices_b))
 
 
-def compare_class(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = "cnn_rnn") -> list[Pair]:
+def compare_class(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT) -> list[Pair]:
     """Every pair of students, most similar first."""
     bp = boilerplate_hashes(boilerplate)
     prints = {s.student: fingerprints(s, bp) for s in discover(submissions, assignment)}
