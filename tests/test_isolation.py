@@ -2,7 +2,8 @@
 
 1. In one sandboxed batch graded with `-j 1` (one grading process, one fork server), every
    attack in tests/isolation/ (signals to the parent on import and inside a graded function,
-   kill(-1), ptrace, /proc/<ppid>/mem, planted modules, a full /tmp, a sleeping daemon) is
+   kill(-1), ptrace, /proc/<ppid>/mem, planted modules, a full /tmp, a sleeping daemon, a fork
+   bomb) is
    followed by two correct submissions. Each must score full marks with feedback byte-identical
    to a solo run, and each attack may cost at most its part's probe timeouts plus 30 s.
 2. The fork server is stopped, then killed, from outside in the middle of a batch: every student
@@ -77,7 +78,7 @@ def attacked(tmp_path_factory):
 
 
 def test_every_attack_was_graded(attacked):
-    assert len(attacked) == 3 * len(ATTACKS) and len(ATTACKS) >= 12
+    assert len(attacked) == 3 * len(ATTACKS) and len(ATTACKS) >= 13
 
 
 @pytest.mark.parametrize("i_attack", list(enumerate(ATTACKS)), ids=ATTACKS)
@@ -97,8 +98,21 @@ def test_an_attack_costs_at_most_its_own_timeouts(attacked, solo, i_attack):
     assert r.seconds <= budget, f"{attack} took {r.seconds:.0f} s (budget {budget:.0f} s)"
 
 
+def _descends_from_us(pid: int) -> bool:
+    me = os.getpid()
+    while pid > 1:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+        pid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        if pid == me:
+            return True
+    return False
+
+
 def _forkserver_pids() -> list[int]:
-    """Host pids of fork server processes (not their bwrap parents)."""
+    """Host pids of this test's fork server processes (not their bwrap parents)."""
     found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -106,7 +120,7 @@ def _forkserver_pids() -> list[int]:
                 argv = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"autograder.runtime.forkserver" in argv and not argv[0].endswith(b"bwrap"):
+            if b"autograder.runtime.forkserver" in argv and not argv[0].endswith(b"bwrap") and _descends_from_us(int(proc.name)):
                 found.append(int(proc.name))
     return found
 

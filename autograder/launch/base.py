@@ -22,6 +22,11 @@ class MachineryFault(RuntimeError):
     submission graded again (autograder/grading.py)."""
 
 
+class SpawnRefused(RuntimeError):
+    """The machinery is fine but cannot start a worker for this submission now (its own
+    processes fill the sandbox's process cap): the submission's doing, charged as a crash."""
+
+
 @dataclass
 class Channel:
     """The two dedicated pipes of one worker: requests out, responses in."""

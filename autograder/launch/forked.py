@@ -20,10 +20,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from autograder.launch import sandbox as sandboxing
-from autograder.launch.base import Channel, Launcher, MachineryFault
+from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
 from autograder.launch.settings import Limits, apply_limits, worker_env
 
 INNER_WORK = "/tmp/work"
@@ -63,6 +64,8 @@ class ForkServer:
             self.close()
             raise MachineryFault("the fork server did not start")
         self.sock.settimeout(limits.forkserver_s)
+        # Processes of a fork server at rest (bwrap and the fork server, or the fork server alone).
+        self.resting = len(self.cap.pids()) if self.cap is not None else 0
         atexit.register(self.close)
 
     def _recv(self) -> bytes:
@@ -100,18 +103,35 @@ class ForkServer:
     def reap(self) -> None:
         """Kill everything the last submission started; empty the work folder."""
         try:
-            if not self.command({"cmd": "reap"}).get("ok"):
-                raise MachineryFault("the fork server could not remove what the last submission left")
-            if self.cap is not None and self.jail is None:
-                for pid in self.cap.pids():  # daemons outside any session, when not in a PID namespace
-                    if pid != self.proc.pid:
-                        try:
-                            os.kill(pid, 9)
-                        except OSError:
-                            pass
+            # The reap command's own deadline: killing a fork bomb's processes takes a while.
+            self.sock.settimeout(max(self.limits.forkserver_s, 30.0))
+            try:
+                if not self.command({"cmd": "reap"}).get("ok"):
+                    raise MachineryFault("the fork server could not remove what the last submission left")
+            finally:
+                self.sock.settimeout(self.limits.forkserver_s)
+            if self.cap is not None:
+                self._await_rest()
         finally:
             for entry in self.work.iterdir():  # whatever was written there, not only the copy
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink(missing_ok=True)
+
+    def _await_rest(self, deadline_s: float = 20.0) -> None:
+        """Every process of the last submission is gone (the next one must not find the process
+        cap full); daemons outside any session are killed here when there is no PID namespace."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            extra = [pid for pid in self.cap.pids() if pid != self.proc.pid]
+            if len(extra) + 1 <= self.resting:
+                return
+            if self.jail is None:
+                for pid in extra:
+                    try:
+                        os.kill(pid, 9)
+                    except OSError:
+                        pass
+            time.sleep(0.02)
+        raise MachineryFault("processes of the last submission outlived it")
 
     def close(self) -> None:
         try:
@@ -162,7 +182,10 @@ class ForkServerLauncher(Launcher):
         channel, req_r, resp_w = Channel.open()
         try:
             with open(log, "ab") as out:
-                self.child = int(self.server.command({"cmd": "spawn", "submission": self.inner}, [req_r, resp_w, out.fileno()])["pid"])
+                reply = self.server.command({"cmd": "spawn", "submission": self.inner}, [req_r, resp_w, out.fileno()])
+            if not reply.get("ok"):
+                raise SpawnRefused(str(reply.get("error", "fork failed")))
+            self.child = int(reply["pid"])
         except BaseException:
             channel.close()
             raise

@@ -14,6 +14,7 @@ with rlimits and timeouts, and `describe()` says loudly that confidentiality is 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -67,7 +68,15 @@ def runtime_dir() -> Path:
     shutil.copyfile(PACKAGE / "__init__.py", pkg / "__init__.py")
     for path in (root, *root.rglob("*")):
         path.chmod(0o555 if path.is_dir() else 0o444)
+    atexit.register(_remove_read_only, root)
     return root
+
+
+def _remove_read_only(root: Path) -> None:
+    for path in (root, *root.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass(frozen=True)

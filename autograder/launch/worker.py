@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from autograder.config import GradingConfig
-from autograder.launch.base import Channel, Launcher, MachineryFault
+from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
 from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
 from autograder.launch.selffork import SelfForkLauncher
@@ -114,7 +114,12 @@ class Worker:
 
     def _start(self, started: float) -> ProbeResult | None:
         self.kill()
-        self.channel = self.launcher.start(self.log_path)
+        try:
+            self.channel = self.launcher.start(self.log_path)
+        except SpawnRefused as exc:
+            self.launcher.check()  # the machinery itself must still answer
+            return ProbeResult("crash", error={"type": "WorkerError", "message": f"无法启动新的 worker（{exc}）：进程数达到上限，是否创建了过多进程？"},
+                               seconds=time.monotonic() - started)
         self.starts += 1
         try:
             meta, _ = self.channel.responses.read(time.monotonic() + self.limits.startup_s)

@@ -87,19 +87,21 @@ def _child(sock: socket.socket, cmd: dict, fds: list[int], given: Path, sandboxe
         os._exit(code)
 
 
-def _kill_namespace() -> None:
+def _kill_namespace(deadline_s: float = 20.0) -> bool:
     """As PID 1: kill every other process of the namespace (daemons that left their session,
-    sleepers waiting for the next submission); repeat until none is left."""
+    sleepers waiting for the next submission, a fork bomb) and wait until none is left; dying
+    processes with a large address space take a while. False if some survive the deadline."""
     me = os.getpid()
-    for _ in range(100):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
         try:
             os.kill(-1, signal.SIGKILL)  # every process but ourselves (we are init)
         except ProcessLookupError:
             pass
-        others = [e for e in os.listdir("/proc") if e.isdigit() and int(e) != me]
-        if not others:
-            return
+        if not [e for e in os.listdir("/proc") if e.isdigit() and int(e) != me]:
+            return True
         time.sleep(0.01)
+    return False
 
 
 def _remove(path: str) -> None:
@@ -136,7 +138,8 @@ def _reap(children: set[int], sandboxed: bool) -> bool:
             pass
     children.clear()
     if sandboxed:  # the sandbox's only writable places: /tmp and /dev/shm
-        _kill_namespace()
+        if not _kill_namespace():
+            return False
         for folder, keep in (("/tmp", KEEP_IN_TMP), ("/dev/shm", set())):
             for entry in os.listdir(folder):
                 if entry not in keep:
@@ -171,11 +174,15 @@ def main(argv: list[str]) -> int:
         cmd = json.loads(msg)
         reply: dict = {"ok": True}
         if cmd["cmd"] == "spawn":
-            pid = os.fork()
-            if pid == 0:
-                _child(sock, cmd, fds, given, sandboxed)
-            children.add(pid)
-            reply["pid"] = pid
+            try:
+                pid = os.fork()
+            except OSError as exc:  # the submission's own processes fill the sandbox's process cap
+                reply = {"ok": False, "error": f"fork failed: {exc}"}
+            else:
+                if pid == 0:
+                    _child(sock, cmd, fds, given, sandboxed)
+                children.add(pid)
+                reply["pid"] = pid
         elif cmd["cmd"] == "kill":
             for kill in (os.killpg, os.kill):  # the child may not have called setsid yet
                 try:
