@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.catalog import groups
 from autograder.grade.batch import GraderFailure, grade_all
-from autograder.grading import PARTS
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
-from autograder.runner import Limits
+from autograder.launch.settings import Limits
+from autograder.runtime.assignment import PARTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"autograder grade: {exc}\nThe other results are saved; fix the cause and run the same command again.", file=sys.stderr)
         return 3
     paths = write_outputs(args.out, results)
-    from autograder.sandbox import UNSANDBOXED
+    from autograder.launch.sandbox import UNSANDBOXED
 
     if any(r.sandbox == UNSANDBOXED for r in results):
         print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)

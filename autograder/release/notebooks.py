@@ -22,7 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from autograder.grade.discover import GRADED_FILES
+from autograder.runtime.assignment import PARTS
 from autograder.notebook.answers import notebook_document
 from autograder.release.stubs import REPO
 
@@ -462,7 +462,7 @@ PART5 = [
              "print(f\"precision@{k} = {P5.precision_at_k(retrieved, labels, k):.3f}（{len(labels)} 张图）\")"),
 ]
 
-PARTS = {"part1": PART1, "part2": PART2, "part3": PART3, "part4": PART4, "part5": PART5}
+CELLS = {"part1": PART1, "part2": PART2, "part3": PART3, "part4": PART4, "part5": PART5}
 
 
 def _meta(grade_id: str, *, grade: bool = False) -> dict:
@@ -474,10 +474,10 @@ def _meta(grade_id: str, *, grade: bool = False) -> dict:
 
 def build(part: str) -> dict:
     """The companion notebook of `part` as an nbformat 4 dict (no outputs)."""
-    file = GRADED_FILES[int(part[4]) - 1]
+    file = f"{PARTS[part]}.py"
     title = f"Part {part[4]}"
     cells = []
-    for i, (kind, text) in enumerate(PARTS[part]):
+    for i, (kind, text) in enumerate(CELLS[part]):
         grade_id = f"{part}-{i:02d}"
         text = text.format(file=file) if kind == "md" or text is SETUP else text
         cell = {"cell_type": "markdown" if kind == "md" else "code", "id": grade_id, "metadata": _meta(grade_id), "source": text}
@@ -493,7 +493,7 @@ def build(part: str) -> dict:
 
 
 def notebook_name(part: str) -> str:
-    return GRADED_FILES[int(part[4]) - 1].replace(".py", ".ipynb")
+    return f"{PARTS[part]}.ipynb"
 
 
 def render(part: str) -> str:

@@ -3,6 +3,7 @@ vanishing gradients (22 points)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 
 import torch
 
@@ -126,12 +127,17 @@ def test_bottleneck_projection(worker):
 # --------------------------------------------------------------------------- ResNet._make_layer
 
 
+@lru_cache(maxsize=None)  # built once per grading process (~1 s for resnet50), only read afterwards
+def _reference_resnet(arch: str, seed: int) -> torch.nn.Module:
+    with one_thread():
+        torch.manual_seed(seed)
+        return randomize_batchnorm(ref.resnet(arch), seed).eval()
+
+
 def _resnet_case(worker, arch: str, seed: int, hint: str) -> None:
     """The student's `arch()` (its `_make_layer`, torchvision's blocks inside the probe) loads
     torchvision's state_dict with strict=True and reproduces torchvision's output."""
-    with one_thread():
-        torch.manual_seed(seed)
-        net = randomize_batchnorm(ref.resnet(arch), seed).eval()
+    net = _reference_resnet(arch, seed)
     x = randn(1, 3, 64, 64, seed=seed + 1)
 
     def compute() -> dict[str, torch.Tensor]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import torch
@@ -26,8 +27,8 @@ from autograder.checks import (
     value,
 )
 from autograder.expect import cached
-from autograder.probes.part2 import small_backbone
-from autograder.runner import ProbeResult
+from autograder.runtime.probes.part2 import small_backbone
+from autograder.launch.worker import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
 
@@ -59,6 +60,7 @@ def _expect_names(got: list, expected: list[str], what: str, hint: str) -> None:
 # --------------------------------------------------------------------------- truncate_backbone
 
 
+@lru_cache(maxsize=None)  # built once per grading process (~1 s each), only read afterwards
 def _calibrated_model(arch: str, seed: int) -> nn.Module:
     """torchvision's `arch` (random init) whose BatchNorm running statistics are those of a random
     batch: with the initial statistics a random MobileNetV2's features shrink to ~1e-9 and every

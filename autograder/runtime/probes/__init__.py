@@ -13,17 +13,11 @@ from typing import Any
 
 import torch
 
+from autograder.runtime.assignment import ASSIGNMENT, PARTS
+
 Meta = dict[str, Any]
 Tensors = dict[str, torch.Tensor]
 ProbeFn = Callable[["Context", Meta, Tensors], "tuple[Meta, Tensors]"]
-
-PARTS = {
-    "part1": "part1_resnet",
-    "part2": "part2_transfer",
-    "part3": "part3_lstm",
-    "part4": "part4_clm",
-    "part5": "part5_retrieval",
-}
 
 REGISTRY: dict[str, ProbeFn] = {}
 
@@ -45,7 +39,7 @@ def probe(name: str) -> Callable[[ProbeFn], ProbeFn]:
 class Context:
     """What a probe may use: the student's modules, imported on demand."""
 
-    def __init__(self, package: str = "cnn_rnn") -> None:
+    def __init__(self, package: str = ASSIGNMENT) -> None:
         self.package = package
 
     def module(self, part: str):
@@ -58,9 +52,9 @@ def load_all() -> dict[str, ProbeFn]:
     """Import every probe module so the registry is complete."""
     for part in PARTS:
         try:
-            importlib.import_module(f"autograder.probes.{part}")
+            importlib.import_module(f"autograder.runtime.probes.{part}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"autograder.probes.{part}":
+            if exc.name != f"autograder.runtime.probes.{part}":
                 raise
     return REGISTRY
 

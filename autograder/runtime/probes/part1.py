@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
-from autograder.probes import Context, Meta, Tensors, probe
-from autograder.probes.common import as_tensor, forward_backward, state_from, structure
+from autograder.runtime.probes import Context, Meta, Tensors, probe
+from autograder.runtime.probes.common import as_tensor, forward_backward, patched, state_from, structure
 
 
 @probe("part1.projection_shortcut")
@@ -27,7 +25,6 @@ def projection_shortcut(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Met
     return meta, forward_backward(sc, tensors["x"], tensors["grad_out"], "projection_shortcut(...)(x)")
 
 
-@contextmanager
 def _graders_shortcut(module, use_projection: bool):
     """Blocks are graded apart from `projection_shortcut`: while one is built, the shortcut is
     the one the grader asks for (the layers the docstring names), so a bug in the student's
@@ -38,12 +35,7 @@ def _graders_shortcut(module, use_projection: bool):
             return None
         return nn.Sequential(nn.Conv2d(in_planes, out_planes, 1, stride, bias=False), nn.BatchNorm2d(out_planes))
 
-    original = getattr(module, "projection_shortcut", None)
-    module.projection_shortcut = shortcut
-    try:
-        yield
-    finally:
-        module.projection_shortcut = original
+    return patched(module, projection_shortcut=shortcut)
 
 
 @probe("part1.block")
@@ -103,20 +95,12 @@ def _graders_block(base: type[nn.Module]) -> type[nn.Module]:
     return Block
 
 
-@contextmanager
 def _graders_blocks(module):
     """`ResNet._make_layer` is graded apart from the blocks: while a ResNet is built, BasicBlock
     and Bottleneck are torchvision's, so only the way the student stacks them is exercised."""
     from torchvision.models import resnet as tv
 
-    saved = {name: getattr(module, name, None) for name in ("BasicBlock", "Bottleneck")}
-    module.BasicBlock = _graders_block(tv.BasicBlock)
-    module.Bottleneck = _graders_block(tv.Bottleneck)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(module, name, value)
+    return patched(module, BasicBlock=_graders_block(tv.BasicBlock), Bottleneck=_graders_block(tv.Bottleneck))
 
 
 @probe("part1.resnet")

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-from autograder.probes import Context, Meta, Tensors, probe
-from autograder.probes.common import as_tensor, state_from
+from autograder.runtime.probes import Context, Meta, Tensors, probe
+from autograder.runtime.probes.common import as_tensor, state_from
 
 
 def _token_list(value: object, what: str) -> list[str]:

@@ -7,14 +7,13 @@ hands every other step to the grader's own code, so a bug costs the checks of it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import torch
 from torch import nn
 
-from autograder.probes import Context, Meta, Tensors, probe
-from autograder.probes.common import as_tensor, state_from
+from autograder.runtime.probes import Context, Meta, Tensors, probe
+from autograder.runtime.probes.common import as_tensor, patched, state_from
 
 
 def build_model(arch: str) -> nn.Module:
@@ -68,16 +67,10 @@ def _graders_make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimize
     return torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
 
 
-@contextmanager
-def _graders_optimizer(module) -> Iterator[None]:
+def _graders_optimizer(module) -> AbstractContextManager[None]:
     """`train_head` is graded apart from `make_optimizer`: while it runs, the optimizer is the
     grader's (Adam over the trainable parameters, as the docstring asks)."""
-    original = getattr(module, "make_optimizer", None)
-    module.make_optimizer = _graders_make_optimizer
-    try:
-        yield
-    finally:
-        module.make_optimizer = original
+    return patched(module, make_optimizer=_graders_make_optimizer)
 
 
 @probe("part2.truncate")

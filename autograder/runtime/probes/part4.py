@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autograder.probes import Context, Meta, Tensors, probe
-from autograder.probes.common import as_tensor, state_from
+from autograder.runtime.probes import Context, Meta, Tensors, probe
+from autograder.runtime.probes.common import as_tensor, state_from
 
 
 def _model(m, args: Meta, tensors: Tensors, graders_forward: bool = False) -> nn.Module:

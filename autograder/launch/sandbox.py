@@ -23,8 +23,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-RUNTIME_FILES = ("__init__.py", "wire.py", "worker", "probes")
+from autograder.runtime.assignment import REPO
+
+PACKAGE = Path(__file__).resolve().parents[1]  # the trusted `autograder` package
+TMP_SIZE = 512 << 20  # bytes of the sandbox's private /tmp (a tmpfs, i.e. memory)
+SHM_SIZE = 256 << 20  # bytes of its /dev/shm (torch's shared memory)
 
 IN_RUNTIME = "/tmp/cnn_rnn_runtime"
 IN_GIVEN = "/tmp/cnn_rnn_given"
@@ -54,16 +57,16 @@ def describe(enabled: bool) -> str:
 
 @lru_cache(maxsize=1)
 def runtime_dir() -> Path:
-    """A copy of just the worker side of the package, made once per grading process."""
+    """A copy of just the untrusted side (the `autograder/runtime/` folder and the package's
+    `__init__`), made once per grading process: the only project code a worker can import, in
+    either mode. Files are read-only; the folder is world-readable so that a worker running as
+    another user (Gradescope's `student`) can import it."""
     root = Path(tempfile.mkdtemp(prefix="cnn_rnn_runtime_"))
     pkg = root / "autograder"
-    for rel in RUNTIME_FILES:
-        src = REPO / "autograder" / rel
-        if src.is_dir():
-            shutil.copytree(src, pkg / rel, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            pkg.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, pkg / rel)
+    shutil.copytree(PACKAGE / "runtime", pkg / "runtime", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copyfile(PACKAGE / "__init__.py", pkg / "__init__.py")
+    for path in (root, *root.rglob("*")):
+        path.chmod(0o555 if path.is_dir() else 0o444)
     return root
 
 
@@ -95,18 +98,25 @@ def _python_installation() -> list[Path]:
     return [p for p in dict.fromkeys(resolved) if not any(p != q and _under(p, q) for q in resolved)]
 
 
-def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION) -> Jail | None:
-    """bwrap arguments for one worker (or a zygote, whose writable place is its work folder
-    holding the current submission), or None when no sandbox is available."""
+def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION, *, forkserver: bool = False) -> Jail | None:
+    """bwrap arguments for one worker, or None when no sandbox is available.
+
+    With `forkserver`, for a fork server: `submission` is its work folder, bound read-only (each
+    worker copies its submission into the private /tmp), and the command runs as PID 1 of the
+    namespace, which no signal from its children can reach (see runtime/forkserver.py)."""
     bwrap = bwrap_path()
     if bwrap is None:
         return None
     home = Path.home()
     masked = [REPO, home, Path(tempfile.gettempdir()), Path("/tmp"), *hide]
-    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # The only writable places of the sandbox: the private /tmp and /dev/shm (size-capped tmpfs,
+    # emptied between submissions by the fork server) and the submission's own folder.
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     # Masks go on outermost first, so a mask inside another one (a repo under /tmp) is not lost.
     for path in sorted(dict.fromkeys(p.resolve() for p in masked if p.exists()), key=lambda p: len(p.parts)):
-        args += ["--tmpfs", str(path)]
+        if path != Path("/tmp"):  # already a size-capped tmpfs
+            args += ["--tmpfs", str(path)]
     # The interpreter and its packages come back, read-only, wherever they live (after every
     # mask, so that no later mask covers them again).
     for keep in _python_installation():
@@ -114,8 +124,9 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
         if any(_under(keep, m) for m in masked if m.exists()) and not _under(REPO, keep):
             args += ["--ro-bind", str(keep), str(keep)]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
-    args += ["--bind", str(submission), inner, "--chdir", inner]
+    args += ["--ro-bind" if forkserver else "--bind", str(submission), inner, "--chdir", IN_RUNTIME]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
+    args += ["--as-pid-1"] if forkserver else []
     args += ["--setenv", "HOME", "/tmp", "--setenv", "CNN_RNN_SANDBOXED", "1", "--"]
     return Jail(args, inner, IN_GIVEN, IN_RUNTIME)
 

@@ -9,33 +9,22 @@ function's checks only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from autograder.probes import Context, Meta, Tensors, probe
-from autograder.probes.common import as_tensor, state_from
-
-
-@contextmanager
-def _patched(module: Any, name: str, replacement: Callable) -> Iterator[None]:
-    original = getattr(module, name, None)
-    setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
+from autograder.runtime.probes import Context, Meta, Tensors, probe
+from autograder.runtime.probes.common import as_tensor, patched, state_from
 
 
 def _graders_l2_normalize(module: Any):
     def l2_normalize(x: Tensor, dim: int = -1, eps: float = 1e-12) -> Tensor:
         return F.normalize(x, p=2.0, dim=dim, eps=eps)
 
-    return _patched(module, "l2_normalize", l2_normalize)
+    return patched(module, l2_normalize=l2_normalize)
 
 
 def _topk_pair(value: object, what: str) -> tuple[Tensor, Tensor]:
@@ -165,7 +154,7 @@ def _graders_topk(module: Any, queries: Tensor, embeddings: Tensor, k: int, scor
             return scores[0].clone(), indices[0].clone()
         return scores.clone(), indices.clone()
 
-    return _patched(module, "cosine_topk", cosine_topk)
+    return patched(module, cosine_topk=cosine_topk)
 
 
 def _plain_results(value: object, what: str) -> list[list[list[Any]]]:

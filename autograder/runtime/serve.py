@@ -7,18 +7,26 @@ import random
 import sys
 import time
 import traceback
-import types
 from pathlib import Path
 
+from autograder.runtime.assignment import install_package
+
 MAX_MESSAGE = 2000
+RUNTIME_ROOT = Path(__file__).resolve().parents[2]  # the folder holding this copy of `autograder`
 
 
-def install_package(submission: Path, fallback: Path, name: str = "cnn_rnn") -> None:
-    """Make `cnn_rnn.<module>` resolve to the submission first, then to the given files."""
-    pkg = types.ModuleType(name)
-    pkg.__path__ = [str(submission), str(fallback)]
-    pkg.__package__ = name
-    sys.modules[name] = pkg
+def seal_imports(root: Path = RUNTIME_ROOT) -> None:
+    """The worker's import path is the runtime, the Python installation and (through the
+    `cnn_rnn` package) the submission: nothing else. Drops the current folder and any path
+    entry other than the runtime's own, and the editable-install finder that would map
+    `reference` or the trusted `autograder` back to the repository (unsandboxed mode, where
+    the repository is not hidden)."""
+    keep = [p for p in sys.path if p and (Path(p).resolve() == root or "site-packages" in p or "dist-packages" in p
+                                           or Path(p).resolve().is_relative_to(Path(sys.base_prefix).resolve()))]
+    sys.path[:] = [str(root), *[p for p in keep if Path(p).resolve() != root]]
+    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")
+                        and not getattr(f, "__module__", "").startswith("__editable__")]
+    sys.path_importer_cache.clear()
 
 
 def reset_state(seed: int) -> None:
@@ -61,8 +69,8 @@ def describe(exc: BaseException, submission: Path) -> dict:
 
 
 def serve(submission: Path, fallback: Path, req_fd: int, resp_fd: int) -> int:
-    from autograder import wire
-    from autograder.probes import Context, load_all
+    from autograder.runtime import wire
+    from autograder.runtime.probes import Context, load_all
 
     install_package(submission, fallback)
     registry = load_all()
