@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -108,8 +109,11 @@ def grade_all(
     quiet: bool = False,
     parts: tuple[str, ...] | None = None,
     assignment: str = ASSIGNMENT,
+    select: Callable[[list[Submission]], list[Submission]] | None = None,
 ) -> list[StudentResult]:
     subs = discover(submissions, assignment)
+    if select is not None:  # e.g. only each student's newest submission (autograder.grade.late)
+        subs = select(subs)
     if students:
         unknown = sorted(set(students) - {s.student for s in subs})
         if unknown:
