@@ -245,3 +245,19 @@ def unfreeze_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, T
             raised = f"returned {got!r}"[:200]
         outcomes.append({"raised": raised, "trainable": _trainable(model)})
     return {"outcomes": outcomes}, {}
+
+
+@probe("part2.stamp_watermark")
+def stamp_watermark(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
+    """`stamp_watermark(images.<k>, which.<k> or None, size, value)` for each case in `args["cases"]`;
+    returns the output and the input tensor as it is after the call (the grader compares it with
+    what it sent)."""
+    m = ctx.module("part2")
+    out: Tensors = {}
+    for k, case in enumerate(args["cases"]):
+        images = tensors[f"images.{k}"].clone()
+        which = tensors[f"which.{k}"].clone() if f"which.{k}" in tensors else None
+        what = f"stamp_watermark(images {list(images.shape)}, which, size={case['size']}, value={case['value']})"
+        out[f"out.{k}"] = as_tensor(m.stamp_watermark(images, which, size=int(case["size"]), value=float(case["value"])), what)
+        out[f"images_after.{k}"] = images
+    return {}, out

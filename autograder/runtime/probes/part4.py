@@ -1,5 +1,5 @@
 """Probes for part 4 (LSTM causal language model: forward, make_clm_batch, clm_loss,
-sentence_embedding, generate, and the grading-size pretraining).
+sentence_embedding, bag_of_embeddings, generate, and the grading-size pretraining).
 
 Isolation: token ids always come from the grader (built with its own tokenizer and vocabulary),
 so part 3 is never called. `sentence_embedding` and `generate` receive a model whose `forward`
@@ -88,6 +88,20 @@ def sentence_embedding(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta
         for key in ("ids", "ids_padded"):
             what = f"sentence_embedding(model, {key}, lengths)"
             out[key] = as_tensor(m.sentence_embedding(model, tensors[key].clone(), tensors["lengths"].clone()), what)
+    return {}, out
+
+
+@probe("part4.bag_of_embeddings")
+def bag_of_embeddings(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
+    """`bag_of_embeddings(model, ids.<k>, lengths.<k>)` for each case k, on the grader's weights."""
+    m = ctx.module("part4")
+    model = _model(m, args, tensors, graders_forward=True)
+    out: Tensors = {}
+    with torch.no_grad():
+        for k in range(int(args["cases"])):
+            what = f"bag_of_embeddings(model, ids [{', '.join(map(str, tensors[f'ids.{k}'].shape))}], lengths)"
+            out[f"bag.{k}"] = as_tensor(
+                m.bag_of_embeddings(model, tensors[f"ids.{k}"].clone(), tensors[f"lengths.{k}"].clone()), what)
     return {}, out
 
 
