@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from autograder.runner import ProbeResult
+from autograder.launch.worker import ProbeResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -47,3 +47,18 @@ def test_wrong_submission_fails_exactly_its_checks(graded, name):
     failed = sorted(c.check for c in r.checks if c.status != "passed")
     assert failed == sorted(MUTANTS[name].fails), {c.check: c.message for c in r.checks if c.status != "passed"}
     assert r.total == 100 - sum(c.max_score for c in r.checks if c.check in MUTANTS[name].fails)
+
+
+def test_same_results_whatever_the_number_of_workers(graded, tmp_path):
+    """The class above was graded by 2 processes, each with a warm fork server and suites loaded
+    once; a serial run (one process, `-j 1`) of one submission per part (and the solution and the
+    stubs) gives the same rows, score and message, check by check."""
+    first_per_part = {}
+    for m in mutants():
+        first_per_part.setdefault(m.file, m.name)
+    names = ["solution", "stubs", *first_per_part.values()]
+    subs = build_examples(tmp_path / "subs", names)
+    serial = {r.student: r for r in grade_all(subs, tmp_path / "out", jobs=1, quiet=True)}
+    assert sorted(serial) == sorted(names)
+    for name in names:
+        assert [c.to_dict() for c in serial[name].checks] == [c.to_dict() for c in graded[name].checks], name

@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from queue import Queue
-from typing import TYPE_CHECKING
 
 try:
     from distributed import Client, WorkerPlugin, as_completed, get_worker
@@ -39,10 +38,8 @@ except ModuleNotFoundError as exc:  # an optional extra: students never need it
 from autograder.grade.discover import Submission
 from autograder.grade.grading_process import PACKAGE_ROOT, GradingProcess, GradingProcessDied, Payload
 from autograder.grade.unpack import SubmissionError, copy_folder, unpack_zip
+from autograder.config import GradingConfig
 from autograder.results import GRADER_ERROR
-
-if TYPE_CHECKING:  # the Dask worker process itself stays light: torch lives in its grading processes
-    from autograder.runner import Limits
 
 PLUGIN_NAME = "cnn_rnn-grader"
 SECURE_SCHEMES = ("tls", "wss", "inproc")
@@ -111,15 +108,16 @@ def pack(sub: Submission) -> Payload:
 class GraderPlugin(WorkerPlugin):
     """One warm grading process per worker thread, started when the plugin is registered."""
 
-    def __init__(self, limits: Limits, parts: tuple[str, ...] | None, fingerprint: str) -> None:
-        self.limits, self.parts, self.fingerprint = limits, parts, fingerprint
+    def __init__(self, config: GradingConfig, fingerprint: str) -> None:
+        self.config, self.fingerprint = config, fingerprint
 
     def setup(self, worker) -> None:
         self.where = f"Dask worker {worker.address}"
         self.fault = ""
         if grader_fingerprint() != self.fingerprint:
             self.fault = f"{self.where} runs a different version of the grader (code, reference or torch) than the coordinator"
-        self.hide = (Path(worker.local_directory).resolve(),)  # Dask's scratch space: not the student's business
+        # The coordinator's folders mean nothing here; Dask's scratch space is not the student's business.
+        self.worker_config = self.config.with_(hide=(Path(worker.local_directory).resolve(),))
         self.lock = threading.Lock()
         self.closed = False
         self.processes: list[GradingProcess] = []
@@ -129,7 +127,7 @@ class GraderPlugin(WorkerPlugin):
                 self.idle.put(self._start())
 
     def _start(self) -> GradingProcess:
-        proc = GradingProcess(self.limits, self.parts, self.hide)
+        proc = GradingProcess(self.worker_config)
         with self.lock:
             if self.closed:  # torn down meanwhile (worker closing, or a newer run registered its own plugin)
                 proc.close()
@@ -178,16 +176,16 @@ def grade_task(payload: Payload) -> dict:
     return plugin.grade(payload)
 
 
-def grade_on_cluster(
-    address: str, todo: list[Submission], limits: Limits, parts: tuple[str, ...] | None, *, insecure: bool = False
-) -> Iterator[tuple[Submission, dict]]:
+def grade_on_cluster(address: str, todo: list[Submission], config: GradingConfig, *, insecure: bool = False) -> Iterator[tuple[Submission, dict]]:
     """(submission, result dict) pairs as the cluster finishes them, like the local pool."""
     check_address(address, insecure)
-    return _graded(address, todo, limits, parts)
+    return _graded(address, todo, config)
 
 
-def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[str, ...] | None) -> Iterator[tuple[Submission, dict]]:
+def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iterator[tuple[Submission, dict]]:
+    # Coordinator side only: the Dask worker process never imports the grader itself (nor torch).
     from autograder.grade.batch import grade_one
+    from autograder.grading import MACHINERY_DOWN
 
     if not todo:
         return
@@ -196,7 +194,7 @@ def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[s
             client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
         except TimeoutError as exc:
             raise ValueError(f"no Dask worker joined {address} within {WORKERS_WAIT_S} s") from exc
-        client.register_plugin(GraderPlugin(limits, parts, grader_fingerprint()), name=PLUGIN_NAME)
+        client.register_plugin(GraderPlugin(config, grader_fingerprint()), name=PLUGIN_NAME)
         waiting, running, done = iter(todo), {}, as_completed(loop=client.loop)
         while True:
             # A bounded number of submissions in flight: the coordinator never holds a whole class in memory.
@@ -205,7 +203,7 @@ def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[s
                 try:
                     payload = pack(sub)
                 except (SubmissionError, OSError):  # cannot be graded: the local path says why, grading nothing
-                    yield sub, grade_one(sub, limits, parts)
+                    yield sub, grade_one(sub, config)
                     continue
                 fut = client.submit(grade_task, payload, key=f"grade-{sub.student}-{uuid.uuid4().hex[:8]}", pure=False)
                 running[fut] = sub
@@ -221,3 +219,8 @@ def _graded(address: str, todo: list[Submission], limits: Limits, parts: tuple[s
                 data = {"problem": f"{GRADER_ERROR}Dask task failed: {type(exc).__name__}: {exc}"}
             fut.release()
             yield sub, data
+            if MACHINERY_DOWN in data.get("problem", ""):  # as the local pool: stop, record nothing more
+                client.cancel(list(running))
+                for sub in [*running.values(), *waiting]:
+                    yield sub, {"problem": f"{GRADER_ERROR}not graded: the batch stopped ({MACHINERY_DOWN} on a worker)"}
+                return

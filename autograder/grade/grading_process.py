@@ -26,7 +26,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autograder.config import GradingConfig
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +59,7 @@ class GradingProcessDied(RuntimeError):
 class GradingProcess:
     """Client of one grading process; not thread-safe (one task at a time uses it)."""
 
-    def __init__(self, limits, parts: tuple[str, ...] | None, hide: tuple[Path, ...]) -> None:
+    def __init__(self, config: "GradingConfig") -> None:
         env = dict(os.environ)
         # The grading process runs the same copy of the package as this Dask worker.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
@@ -64,8 +67,7 @@ class GradingProcess:
             [sys.executable, "-m", "autograder.grade.grading_process", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8",
         )
-        settings = {"limits": asdict(limits), "parts": list(parts) if parts else None, "hide": [str(p) for p in hide]}
-        self._send(json.dumps(settings))  # read after the warm-up starts; the pipe buffers it
+        self._send(json.dumps(config_to_json(config)))  # read after the warm-up starts; the pipe buffers it
 
     def _send(self, line: str) -> None:
         try:
@@ -120,33 +122,47 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _warm(limits, hide: tuple[Path, ...]) -> None:
-    """Start the fork server (and its sandbox) now, with the settings every submission uses."""
-    from autograder.runner import GIVEN_FILES
-    from autograder.zygote import ZygoteError, shared
+def config_to_json(config: "GradingConfig") -> dict:
+    return {"limits": asdict(config.limits), "sandbox": config.sandbox, "forkserver": config.forkserver,
+            "hide": [str(p) for p in config.hide], "parts": list(config.parts) if config.parts else None}
 
+
+def config_from_json(data: dict) -> "GradingConfig":
+    from autograder.config import GradingConfig
+    from autograder.launch.settings import Limits
+
+    limits = Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["limits"].items()})
+    return GradingConfig(limits=limits, sandbox=data["sandbox"], forkserver=data["forkserver"],
+                         hide=tuple(Path(p) for p in data["hide"]), parts=tuple(data["parts"]) if data["parts"] else None)
+
+
+def _warm(config: "GradingConfig") -> None:
+    """Start the fork server (and its sandbox) now, with the settings every submission uses."""
+    from autograder.launch import forked
+    from autograder.launch.base import MachineryFault
+    from autograder.runtime.assignment import given_files
+
+    if not config.forkserver or config.limits.run_as is not None:
+        return
     try:
-        shared(limits, GIVEN_FILES, sandbox=True, hide=hide)
-    except (ZygoteError, OSError) as exc:  # reported by the first submission as a grader fault
+        forked.shared(config.limits, given_files().resolve(), sandbox=config.sandbox, hide=config.hide)
+    except (MachineryFault, OSError) as exc:  # the first submission meets it again and reports a grader fault
         print(f"grading process: fork server did not start: {exc}", file=sys.stderr)
 
 
 def serve(source: IO[str], sink: IO[str]) -> int:
     from autograder.grade.batch import grade_one
     from autograder.grade.discover import Submission
-    from autograder.runner import Limits
 
     settings = json.loads(source.readline() or "null")
     if settings is None:
         return 0
-    limits = Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings["limits"].items()})
-    parts = tuple(settings["parts"]) if settings["parts"] else None
-    hide = tuple(Path(p) for p in settings["hide"])
-    _warm(limits, hide)
+    config = config_from_json(settings)
+    _warm(config)
     for line in source:
         payload = Payload.from_json(line)
         with tempfile.TemporaryDirectory(prefix="cnn_rnn_payload_") as tmp:
-            data = grade_one(Submission(payload.student, materialize(payload, Path(tmp))), limits, parts, hide)
+            data = grade_one(Submission(payload.student, materialize(payload, Path(tmp))), config)
         sink.write(json.dumps(data, ensure_ascii=False) + "\n")
         sink.flush()
     return 0
