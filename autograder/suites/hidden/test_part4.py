@@ -90,6 +90,10 @@ def test_make_clm_batch(worker):
 
 
 # --------------------------------------------------------------------------- clm_loss
+# Library delegation: F.cross_entropy(..., ignore_index=pad_id) is ALLOWED in clm_loss. The
+# exercise is the shift-by-one objective and the padding mask, which the checks below grade
+# (including the all-padding case, where F.cross_entropy alone returns NaN); the lecture itself
+# computes the loss with nn.CrossEntropyLoss.
 
 
 def _padded_targets(lengths: list[int], width: int, seed: int, pad_id: int) -> torch.Tensor:
@@ -292,6 +296,38 @@ def test_generate_eos(worker):
         expect_equal(got, call["prefix"] + [EOS] * n_new, _call_text(call) + "（这个模型几乎总是预测 <eos>）", hint)
 
 
+SAMPLING_CALLS = [
+    {"prefix": [BOS, 7], "max_new_tokens": 10, "temperature": t, "eos_id": None, "seed": seed}
+    for t, seed in ((0.5, 11), (1.0, 12), (2.0, 13), (3.0, 14))
+]
+
+
+def _sampled_expected(model: ref.LSTMLanguageModel, call: dict) -> list[int]:
+    """The reference's sampled continuation; refuses inputs where float64 logits (a different
+    round-off, as another correct implementation has) would sample another token."""
+    out = []
+    for dtype in (torch.float32, torch.float64):
+        m = model.to(dtype)
+        out.append(ref.generate(m, call["prefix"], call["max_new_tokens"], call["temperature"],
+                                generator=torch.Generator().manual_seed(call["seed"]), eos_id=call["eos_id"]))
+    model.to(torch.float32)
+    if out[0] != out[1]:
+        raise RuntimeError(f"grader input too close to a sampling boundary ({call}): pick another seed")
+    return out[0]
+
+
+@check("part4.generate_temperature", 1, "generate 在 temperature > 0 时按 softmax(logits / temperature) 用给定的 generator 采样")
+def test_generate_temperature(worker):
+    model = _reference_model(SEED + 62, GEN_V, GEN_E, GEN_H, scale=1.5)
+    exp = cached(f"part4.sampled.{SEED}", lambda: {
+        f"out.{k}": torch.tensor(_sampled_expected(model, call)) for k, call in enumerate(SAMPLING_CALLS)})
+    hint = ("temperature > 0 时：probs = softmax(logits / temperature)（是除以 temperature，不是乘），"
+            "next_id = torch.multinomial(probs, 1, generator=generator)；随机数只来自传入的 generator，每步只采样一次。")
+    outputs = _generate(worker, model, SAMPLING_CALLS, hint)
+    for k, (call, got) in enumerate(zip(SAMPLING_CALLS, outputs)):
+        expect_equal(got, exp[f"out.{k}"].tolist(), _call_text(call) + f"，generator 种子 {call['seed']}", hint)
+
+
 # --------------------------------------------------------------------------- pretraining
 
 
@@ -305,7 +341,7 @@ def _grading_inputs() -> dict[str, torch.Tensor]:
     return cached("part4.grading_inputs", compute)
 
 
-@check("part4.pretraining", 3, f"用你的 forward + make_clm_batch + clm_loss 做小规模 CLM 预训练后，留出集交叉熵 <= {ref.GRADING_HELDOUT_CE_MAX} nats")
+@check("part4.pretraining", 2, f"用你的 forward + make_clm_batch + clm_loss 做小规模 CLM 预训练后，留出集交叉熵 <= {ref.GRADING_HELDOUT_CE_MAX} nats")
 def test_pretraining(worker):
     data = _grading_inputs()
     vocab_size = data["state.embedding.weight"].shape[0]
