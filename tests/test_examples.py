@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.catalog import checks_of
+import re
 from collections import Counter
 
 from autograder.examples import VARIANTS, build_examples, mutants, variant_bundles
@@ -66,3 +67,10 @@ def test_correct_variants_score_100(graded, bundle):
     r = graded[bundle]
     lost = {c.check: c.message[:300] for c in r.checks if c.status != "passed"}
     assert r.total == 100, (f"correct variants {[v.name for v in BUNDLES[bundle]]} lose points", lost)
+
+
+@pytest.mark.parametrize("name, call", [("delegates_lstm_cell", "torch.lstm_cell"),
+                                        ("delegates_basic_block", "torchvision.models.resnet.BasicBlock.forward")])
+def test_delegation_feedback_names_the_call_and_the_line(graded, name, call):
+    messages = [c.message for c in graded[name].checks if c.status != "passed"]
+    assert messages and all(call in m and re.search(r"第 \d+ 行", m) for m in messages), messages
