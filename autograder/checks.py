@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from autograder.delegation import Delegation
 from autograder.runner import ProbeResult
+
+if TYPE_CHECKING:  # the student bundle ships checks.py without the delegation declarations' module
+    from autograder.delegation import Delegation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -242,7 +244,7 @@ def expect_state_shapes(actual: Any, expected: dict[str, Sequence[int]], what: s
     raise CheckFailed(_with_hint(f"{what}: state_dict 与 torchvision 不一致。" + "；".join(parts), hint))
 
 
-def expect_own_work(worker: Any, declared: Delegation) -> None:
+def expect_own_work(worker: Any, declared: "Delegation") -> None:
     """Fail when the submission hands the exercise's work to a declared library call. Decided
     here, from the submission's source text (parsed with `ast`, never imported)."""
     from pathlib import Path
