@@ -176,6 +176,13 @@ def test_clm_loss_padding(worker):
         expect_close(_loss(r, 0, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
         what = f"右侧多补 3 列 padding 后的 clm_loss(..., pad_id={pad_id})"
         expect_close(_loss(r, 1, what), exp["loss"], what + "（应与不补时相同）", atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
+    # Exactly one real target: the mean is that target's loss, not half of it.
+    targets = _padded_targets([1, 0], 3, SEED + 32, PAD)
+    logits = _logits(2, 3, SEED + 33)
+    r = _loss_call(worker, [(logits, targets)], PAD)
+    exp = _reference_loss(f"padding.one.{SEED}", logits, targets, PAD)
+    what = f"clm_loss(logits [2, 3, {V}], targets（只有 1 个非 pad 标签）, pad_id={PAD})"
+    expect_close(_loss(r, 0, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
 
 
 @check("part4.clm_loss_all_pad", 1, "clm_loss 在全部标签都是 padding 时返回 0（连在计算图上，梯度为 0），不是 NaN")
