@@ -106,6 +106,9 @@ class _Layout(nn.Module):
         head = {
             "classifier_linear": lambda: nn.Linear(6, 4),  # densenet-style: the classifier is the Linear
             "classifier_no_linear": lambda: nn.Sequential(nn.Dropout(0.2), nn.ReLU()),  # nothing to remove
+            "classifier_sequential_of_one": lambda: nn.Sequential(nn.Linear(6, 4)),
+            "classifier_empty": lambda: nn.Sequential(),
+            "classifier_module_list": lambda: nn.ModuleList([nn.Linear(6, 4)]),  # not a Sequential: unsupported
             "fc_not_linear": lambda: nn.Sequential(nn.Linear(6, 4), nn.ReLU()),
         }
         if layout in ("fc_not_linear",):

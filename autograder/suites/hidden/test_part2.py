@@ -125,7 +125,9 @@ def test_truncate_keeps_original(worker):
                  atol=1e-5, rtol=1e-4, hint=hint)
 
 
-LAYOUTS = {"classifier_linear": None, "classifier_no_linear": "ValueError", "fc_not_linear": "ValueError", "no_head": "ValueError"}
+LAYOUTS = {"classifier_linear": None, "classifier_sequential_of_one": None, "classifier_no_linear": "ValueError",
+           "classifier_empty": "ValueError", "classifier_module_list": "ValueError", "fc_not_linear": "ValueError",
+           "no_head": "ValueError"}
 
 
 @check("part2.truncate_other_layouts", 1, "truncate_backbone：classifier 本身是 Linear 时替换它；找不到可去掉的 Linear 时抛出 ValueError")
@@ -133,11 +135,14 @@ def test_truncate_other_layouts(worker):
     x = randn(2, 3, 8, 8, seed=SEED + 5)
     r = require_ok(worker.call("part2.truncate_layouts", {"layouts": list(LAYOUTS)}, {"x": x}))
     raised = value(r, "raised", "truncate_backbone 对各种模型的反应", dict)
-    hint = ("fc 是 nn.Linear → 换成 nn.Identity()；否则 classifier 是 nn.Linear → 换掉 classifier；否则 classifier 是以 nn.Linear 结尾的 "
-            "nn.Sequential → 换掉 classifier[-1]；三种都不是时抛出 ValueError（三个条件都要满足，不要用 or）。")
+    hint = ("fc 是 nn.Linear → 换成 nn.Identity()；否则 classifier 是 nn.Linear → 换掉 classifier；否则 classifier 是非空的、以 nn.Linear 结尾的 "
+            "nn.Sequential → 换掉 classifier[-1]；都不是时抛出 ValueError（条件要同时满足，不要用 or；先判断非空再取 classifier[-1]）。")
     for layout, expected in LAYOUTS.items():
         what = {"classifier_linear": "classifier = nn.Linear(6, 4) 的模型",
                 "classifier_no_linear": "classifier = nn.Sequential(Dropout, ReLU)（没有 Linear）的模型",
+                "classifier_sequential_of_one": "classifier = nn.Sequential(nn.Linear(6, 4))（只有一层）的模型",
+                "classifier_empty": "classifier = nn.Sequential()（空的）的模型",
+                "classifier_module_list": "classifier = nn.ModuleList([nn.Linear])（不是 nn.Sequential）的模型",
                 "fc_not_linear": "fc 是 nn.Sequential（不是 nn.Linear）、也没有 classifier 的模型",
                 "no_head": "既没有 fc 也没有 classifier 的模型"}[layout]
         expect_equal(raised.get(layout), expected, f"truncate_backbone({what}) 抛出的异常", hint)
@@ -146,8 +151,9 @@ def test_truncate_other_layouts(worker):
         features = nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
     with torch.no_grad():
         expected = features(x)
-    expect_close(tensor(r, "embedding.classifier_linear", "truncate_backbone(model)(x)"), expected,
-                 "truncate_backbone(classifier = nn.Linear 的模型)(x)", atol=1e-6, rtol=1e-5, hint=hint)
+    for layout in ("classifier_linear", "classifier_sequential_of_one"):
+        expect_close(tensor(r, f"embedding.{layout}", "truncate_backbone(model)(x)"), expected,
+                     f"truncate_backbone({layout} 的模型)(x)", atol=1e-6, rtol=1e-5, hint=hint)
 
 
 # --------------------------------------------------------------------------- freeze
