@@ -50,6 +50,8 @@ DROPPABLE_METHODS = ("eval", "zero_grad", "detach", "clamp_min", "clamp", "float
 DROPPABLE_FUNCTIONS = ("relu", "tanh", "sigmoid", "l2_normalize", "deepcopy", "sorted", "list", "softmax", "log_softmax",
                        "act", "bn1", "bn2", "bn3", "downsample", "head", "stem", "int", "float")  # by last name
 NO_GRAD = ("torch.no_grad",)
+# Calls whose first two arguments commute: swapping them is equivalent by construction.
+SYMMETRIC = ("min", "max", "torch.maximum", "torch.minimum", "torch.add", "torch.mul", "zip")
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _variants(node: ast.AST) -> Iterator[tuple[str, ast.AST]]:
             yield "drop-call", copy.deepcopy(node.args[0])
         if func in NO_GRAD:
             m = clone(); m.func = ast.parse("torch.enable_grad", mode="eval").body; yield "drop-call", m
-        if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+        if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]) and func not in SYMMETRIC:
             m = clone(); m.args[0], m.args[1] = m.args[1], m.args[0]; yield "swap-arguments", m
     elif isinstance(node, ast.keyword) and node.arg in ("dim",) and isinstance(node.value, (ast.Constant, ast.UnaryOp)):
         pass  # integer dims are nudged as constants
