@@ -51,7 +51,7 @@ DROPPABLE_FUNCTIONS = ("relu", "tanh", "sigmoid", "l2_normalize", "deepcopy", "s
                        "act", "bn1", "bn2", "bn3", "downsample", "head", "stem", "int", "float")  # by last name
 NO_GRAD = ("torch.no_grad",)
 # Calls whose first two arguments commute: swapping them is equivalent by construction.
-SYMMETRIC = ("min", "max", "torch.maximum", "torch.minimum", "torch.add", "torch.mul", "zip")
+SYMMETRIC = ("min", "max", "torch.maximum", "torch.minimum", "torch.add", "torch.mul")
 
 
 @dataclass(frozen=True)
