@@ -137,6 +137,8 @@ def truncate_layouts(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, 
             model = _Layout(layout).eval()
         try:
             backbone = _module(m.truncate_backbone(model), "truncate_backbone(model)")
+        except NotImplementedError:
+            raise  # "not implemented" feedback, as every other probe gives
         except Exception as exc:  # the check grades which exception, if any
             raised[layout] = type(exc).__name__
             continue
