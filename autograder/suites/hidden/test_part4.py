@@ -286,6 +286,7 @@ EOS_CALLS = [
     {"prefix": [BOS, 5], "max_new_tokens": 10, "temperature": 0.0, "eos_id": EOS},
     {"prefix": [BOS, 5, 8], "max_new_tokens": 10, "temperature": 1.0, "eos_id": EOS, "seed": 3},
     {"prefix": [BOS], "max_new_tokens": 4, "temperature": 0.0, "eos_id": None},
+    {"prefix": [BOS], "max_new_tokens": 4, "temperature": 0.0, "eos_id": 7},  # an eos_id the model never says
 ]
 
 
@@ -296,10 +297,10 @@ def test_generate_eos(worker):
         # The model all but always says <eos> next (probability 1 - 1e-20): greedy and sampling
         # alike must stop right after it.
         model.head.bias[EOS] += 50.0
-    hint = "把新 token 接到结果末尾之后，若它等于 eos_id（且 eos_id 不是 None）就 break；eos_id 为 None 时不要提前停止。"
+    hint = "把新 token 接到结果末尾之后，若它等于 eos_id（且 eos_id 不是 None）就 break；eos_id 为 None 或没有生成 eos_id 时不要提前停止。"
     outputs = _generate(worker, model, EOS_CALLS, hint)
     for call, got in zip(EOS_CALLS, outputs):
-        n_new = call["max_new_tokens"] if call["eos_id"] is None else 1
+        n_new = call["max_new_tokens"] if call["eos_id"] != EOS else 1
         expect_equal(got, call["prefix"] + [EOS] * n_new, _call_text(call) + "（这个模型几乎总是预测 <eos>）", hint)
 
 
