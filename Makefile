@@ -14,7 +14,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m pip install -q -e '.[bench,dev,test]'
 	touch $@
 
 weights: install
@@ -24,6 +24,7 @@ stubs: install
 	$(PY) -m autograder release-stubs
 
 test: weights
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --durations=15
 
 demo: weights

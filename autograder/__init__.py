@@ -1,4 +1,3 @@
 """Trusted grader for the module 6 (CNN and RNN) exercises."""
 
 __version__ = "0.1.0"
-ASSIGNMENT = "cnn_rnn"

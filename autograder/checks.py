@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from autograder.runner import ProbeResult
+from autograder.launch.worker import ProbeResult
 
 if TYPE_CHECKING:  # the student bundle ships checks.py without the delegation declarations' module
     from autograder.delegation import Delegation

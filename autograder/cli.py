@@ -14,6 +14,7 @@ VERBS = (
     "autograder.nbgrader.command",
     "autograder.gradescope.command",
     "autograder.audit.command",
+    "autograder.similarity.command",
 )
 
 

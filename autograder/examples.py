@@ -9,7 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grade.discover import GRADED_FILES
+from autograder.runtime.assignment import GRADED_FILES
 from autograder.release.stubs import ASSIGNMENTS, REPO, SOLUTIONS
 
 CATALOG = REPO / "examples" / "wrong_submissions"

@@ -18,8 +18,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from autograder import __version__
+from autograder.runtime.assignment import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SOURCES = (REPO / "reference", REPO / "autograder" / "suites")
 
 Tensors = dict[str, torch.Tensor]

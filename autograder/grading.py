@@ -1,78 +1,134 @@
-"""Run a suite (hidden or public) against one submission folder and return its check results."""
+"""Run a suite (hidden or public) against one submission folder, and grade one submission.
+
+A fault of the grading machinery is never the student's: the fork server is replaced and the
+submission graded again from the start. Only a submission that brings the machinery down a
+second time is charged, on the part whose check was running, with a message that says so.
+"""
 
 from __future__ import annotations
 
 import io
 import time
-from contextlib import redirect_stdout, redirect_stderr
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from autograder.plugin import GraderPlugin
+from autograder.catalog import SUITES, check_functions, zero_results
+from autograder.config import GradingConfig
+from autograder.launch import forked
+from autograder.launch.base import MachineryFault
+from autograder.launch.worker import Worker
+from autograder.plugin import outcome_of
 from autograder.results import CheckResult, StudentResult
-from autograder.runner import Limits
+from autograder.runtime.assignment import PARTS
 
-SUITES = Path(__file__).resolve().parent / "suites"
-PARTS = ("part1", "part2", "part3", "part4", "part5")
+CHARGED = ("你的代码让评分进程停止/退出（例如向父进程发送信号、结束或挂起评分用的进程），评分机制被破坏了两次，"
+           "所以这一部分的检查记为 0 分。请不要操作你自己创建之外的进程。")
+
+
+MACHINERY_DOWN = "grading machinery could not be restarted"
 
 
 class SuiteError(RuntimeError):
-    """The suite itself could not run (a grader bug, never the student's fault)."""
+    """The suite itself could not run, or the grading machinery could not be brought back (a
+    grader problem, never the student's fault): nothing is recorded for the submission."""
 
 
-def suite_files(suite: str = "hidden", parts: tuple[str, ...] | None = None) -> list[Path]:
-    folder = SUITES / suite
-    wanted = parts or PARTS
-    return [p for part in wanted for p in sorted(folder.glob(f"test_{part}*.py"))]
+@dataclass
+class SuiteRun:
+    """What one suite run gave back."""
+
+    results: list[CheckResult] = field(default_factory=list)
+    sandbox_note: str = ""
+    compute_s: float = 0.0
+    fault: MachineryFault | None = None
+    fault_group: str | None = None  # the part whose check was running when the fault happened
 
 
-def run_suite(
-    submission: Path,
-    suite: str = "hidden",
-    parts: tuple[str, ...] | None = None,
-    limits: Limits = Limits(),
-    *,
-    sandbox: bool = False,
-    hide: tuple[Path, ...] = (),
-    zygote: bool = False,
-    plugin_out: list | None = None,
-) -> list[CheckResult]:
-    files = suite_files(suite, parts)
-    if not files:
-        raise SuiteError(f"no {suite} suite files for {parts or PARTS} under {SUITES / suite}")
-    plugin = GraderPlugin(submission, limits, sandbox, hide, zygote)
-    if plugin_out is not None:
-        plugin_out.append(plugin)
-    args = [
-        *map(str, files),
-        "-q", "-p", "no:cacheprovider", "-p", "no:warnings", "-p", "autograder.plugin",
-        "--import-mode=importlib", "--noconftest",
-        "-o", "addopts=", "-o", "testpaths=", "--rootdir", str(SUITES), "-c", str(SUITES / "pytest.ini"),
-    ]
+def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = GradingConfig()) -> SuiteRun:
+    """Every `@check` of the suite for `config.parts`, in order, against one submission's worker.
+
+    The suite modules are imported once per process (catalog.py); a check is a function of the
+    worker, and its outcome is what it raised (plugin.outcome_of), exactly as under pytest."""
+    try:
+        checks = check_functions(suite, config.parts)
+    except Exception as exc:  # a suite that does not import is the grader's problem
+        raise SuiteError(f"the {suite} suite could not be loaded: {type(exc).__name__}: {exc}") from exc
+    if not checks:
+        raise SuiteError(f"no {suite} suite files for {config.parts or tuple(PARTS)} under {SUITES / suite}")
+    run = SuiteRun()
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
-        pytest.main(args, plugins=[plugin])
-    if plugin.problems:
-        raise SuiteError("; ".join(plugin.problems))
-    return plugin.results
+        try:
+            worker = Worker(submission, config)
+        except MachineryFault as fault:
+            run.fault, run.fault_group = fault, checks[0].__check__.group
+            return run
+        try:
+            run.sandbox_note = worker.sandbox_note
+            for fn in checks:
+                meta = fn.__check__
+                try:
+                    fn(worker)
+                    error = None
+                except MachineryFault as fault:  # the machinery, not the student: stop here
+                    run.fault, run.fault_group = fault, meta.group
+                    break
+                except Exception as exc:  # what the check concluded, or could not conclude
+                    error = exc
+                run.results.append(outcome_of(meta, error))
+            run.compute_s = worker.compute_s
+        finally:
+            try:
+                worker.close()
+            except MachineryFault as fault:  # cleaning up after the last check
+                if run.fault is None:
+                    run.fault, run.fault_group = fault, None
+    return run
 
 
-def grade_folder(
-    student: str,
-    folder: Path,
-    limits: Limits = Limits(),
-    parts: tuple[str, ...] | None = None,
-    *,
-    sandbox: bool = True,
-    hide: tuple[Path, ...] = (),
-    zygote: bool = True,
-) -> StudentResult:
-    """Hidden suite against one submission; sandboxed whenever this machine allows it, with
-    the worker forked from this process's warm fork server unless `zygote=False`."""
+def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
+    """A fresh fork server for what follows; SuiteError when none will start."""
+    forked.discard()
+    if not config.forkserver or config.limits.run_as is not None:
+        return
+    from autograder.runtime.assignment import given_files
+
+    try:
+        forked.shared(config.limits, given_files().resolve(), sandbox=config.sandbox, hide=config.hide)
+    except MachineryFault as exc:
+        raise SuiteError(f"{MACHINERY_DOWN} after a fault ({fault}): {exc}") from exc
+
+
+def _charged(group: str) -> list[CheckResult]:
+    return zero_results(CHARGED, parts=(group,))
+
+
+def grade_folder(student: str, folder: Path, config: GradingConfig = GradingConfig()) -> StudentResult:
+    """Hidden suite against one submission (sandboxed whenever this machine allows it, workers
+    forked from this process's warm fork server unless `config.forkserver` is off).
+
+    On a MachineryFault the submission is graded again from the start on fresh machinery; a
+    second fault charges the part that caused it and grading goes on with the parts after it."""
     started = time.monotonic()
-    plugins: list[GraderPlugin] = []
-    checks = run_suite(folder, "hidden", parts, limits, sandbox=sandbox, hide=hide, zygote=zygote, plugin_out=plugins)
-    note = plugins[0].sandbox_note if plugins else ""
-    compute = plugins[0].compute_s if plugins else 0.0
-    return StudentResult(student, checks, sandbox=note, seconds=time.monotonic() - started, compute_seconds=compute)
+    parts = config.parts or tuple(PARTS)
+    results: list[CheckResult] = []
+    note, compute = "", 0.0
+    todo, retried = parts, False
+    while todo:
+        run = run_suite(folder, "hidden", config.with_(parts=todo))
+        note, compute = run.sandbox_note or note, compute + run.compute_s
+        if run.fault is None:
+            results += run.results
+            break
+        _replace_machinery(config, run.fault)
+        if run.fault_group is None:  # after the last check (cleaning up): every result stands
+            results += run.results
+            break
+        if not retried:  # the first fault is never held against the submission
+            retried, results, compute = True, [], 0.0
+            todo = parts
+            continue
+        results += [r for r in run.results if r.group != run.fault_group] + _charged(run.fault_group)
+        todo = todo[todo.index(run.fault_group) + 1:]
+    return StudentResult(student, results, sandbox=note, seconds=time.monotonic() - started, compute_seconds=compute)

@@ -1,8 +1,9 @@
-"""The pytest plugin that turns a suite run against one submission into `CheckResult`s.
+"""Suites are ordinary pytest files: this plugin runs one against a submission under pytest.
 
-Suites are ordinary pytest files; this plugin gives them a `worker` fixture bound to the
-submission and records each check's outcome, points and feedback. It runs in the trusted
-process; the submission only ever runs inside the worker.
+`python -m pytest autograder/suites/hidden -p autograder.plugin --submission DIR` gives the
+suites a `worker` fixture bound to the submission and records each check's outcome, points and
+feedback. Grading itself calls the same `@check` functions directly (grading.run_suite) and turns
+what they raised into results with the same `outcome_of`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ from pathlib import Path
 import pytest
 
 from autograder.checks import CheckFailed, CheckMeta, ProbeFailed
+from autograder.config import GradingConfig
+from autograder.launch.base import MachineryFault
+from autograder.launch.worker import Worker
 from autograder.results import CheckResult
-from autograder.runner import Limits, Worker
-from autograder.zygote import ZygoteError
 
 
-def outcome_of(meta: CheckMeta, excinfo: pytest.ExceptionInfo | None) -> CheckResult:
+def outcome_of(meta: CheckMeta, exc: BaseException | None) -> CheckResult:
+    """The result of a check that raised `exc` (None: it returned)."""
+
     def result(status: str, message: str) -> CheckResult:
         score = meta.points if status == "passed" else 0.0
         return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title)
 
-    if excinfo is None:
+    if exc is None:
         return result("passed", "")
-    exc = excinfo.value
     if isinstance(exc, CheckFailed):
         return result("failed", str(exc))
     if isinstance(exc, ProbeFailed):
@@ -41,26 +44,26 @@ PLUGIN_KEY = pytest.StashKey["GraderPlugin"]()
 def worker(request: pytest.FixtureRequest):
     """The untrusted worker bound to the submission under grading (one per suite run)."""
     plugin = request.config.stash[PLUGIN_KEY]
-    with Worker(plugin.submission, plugin.limits, sandbox=plugin.sandbox, hide=plugin.hide, zygote=plugin.zygote) as w:
+    with Worker(plugin.submission, plugin.config) as w:
         plugin.sandbox_note = w.sandbox_note
         yield w
         plugin.compute_s = w.compute_s
 
 
 class GraderPlugin:
-    def __init__(
-        self, submission: Path, limits: Limits = Limits(), sandbox: bool = False, hide: tuple[Path, ...] = (), zygote: bool = False
-    ) -> None:
-        self.zygote = zygote
+    """Collects the results of one suite run. `fault` is set when the grading machinery failed
+    (then the session stops at once: what came before the fault is in `results`, and
+    `fault_group` names the part whose check was running)."""
+
+    def __init__(self, submission: Path, config: GradingConfig = GradingConfig()) -> None:
         self.submission = Path(submission)
-        self.limits = limits
-        self.sandbox = sandbox
-        self.hide = hide
+        self.config = config
         self.sandbox_note = ""
         self.compute_s = 0.0
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
-        self._worker: Worker | None = None
+        self.fault: MachineryFault | None = None
+        self.fault_group: str | None = None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[PLUGIN_KEY] = self
@@ -70,16 +73,21 @@ class GraderPlugin:
         outcome = yield
         report = outcome.get_result()
         meta: CheckMeta | None = getattr(getattr(item, "function", None), "__check__", None)
+        excinfo = call.excinfo
+        if excinfo is not None and isinstance(excinfo.value, MachineryFault):
+            # The grader's own machinery failed: that is no student's 0. Stop here; the caller
+            # replaces the machinery and grades the submission again.
+            if self.fault is None:
+                self.fault = excinfo.value
+                self.fault_group = meta.group if meta is not None and report.when != "teardown" else None
+            item.session.shouldstop = "grading machinery fault"
+            return
         if meta is None:
             if report.when == "call":
                 self.problems.append(f"{item.nodeid}: test without @check metadata")
             return
-        if report.when == "call" or (report.when == "setup" and report.failed):
-            if call.excinfo is not None and isinstance(call.excinfo.value, ZygoteError):
-                # The grader's own machinery failed: that is no student's 0, it stops the grading.
-                self.problems.append(f"{meta.name}: {call.excinfo.value}")
-                return
-            self.results.append(outcome_of(meta, call.excinfo))
+        if self.fault is None and (report.when == "call" or (report.when == "setup" and report.failed)):
+            self.results.append(outcome_of(meta, excinfo.value if excinfo is not None else None))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -99,6 +107,6 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     submission = config.getoption("submission", None)
     if submission:
-        plugin = GraderPlugin(Path(submission), sandbox=not config.getoption("no_sandbox"))
+        plugin = GraderPlugin(Path(submission), GradingConfig(sandbox=not config.getoption("no_sandbox"), forkserver=False))
         config.pluginmanager.register(plugin, "autograder-grader")
         config.stash[PLUGIN_KEY] = plugin

@@ -47,10 +47,18 @@ class StudentResult:
     sandbox: str = ""  # how the worker was isolated (see autograder.sandbox)
     seconds: float = 0.0
     compute_seconds: float = 0.0  # time spent inside probes (student code), for benchmarks
+    submitted_at: str = ""  # ISO time from a trusted source (autograder.grade.late), or ""
+    late_penalty: float = 0.0  # points taken off the checks' sum by the late policy
+    late_note: str = ""  # the penalty explained to the student (Chinese), or ""
+
+    @property
+    def raw_total(self) -> float:
+        """The checks' sum before any late penalty."""
+        return round(sum(c.score for c in self.checks), 4)
 
     @property
     def total(self) -> float:
-        return round(sum(c.score for c in self.checks), 4)
+        return round(max(0.0, self.raw_total - self.late_penalty), 4)
 
     @property
     def max_total(self) -> float:
@@ -69,6 +77,10 @@ class StudentResult:
             "sandbox": self.sandbox,
             "seconds": round(self.seconds, 3),
             "compute_seconds": round(self.compute_seconds, 3),
+            "submitted_at": self.submitted_at,
+            "late_penalty": self.late_penalty,
+            "late_note": self.late_note,
+            "raw_total": self.raw_total,
             "total": self.total,
             "max_total": self.max_total,
             "checks": [c.to_dict() for c in self.checks],
@@ -83,4 +95,7 @@ class StudentResult:
             sandbox=data.get("sandbox", ""),
             seconds=float(data.get("seconds", 0.0)),
             compute_seconds=float(data.get("compute_seconds", 0.0)),
+            submitted_at=data.get("submitted_at", ""),
+            late_penalty=float(data.get("late_penalty", 0.0)),
+            late_note=data.get("late_note", ""),
         )

@@ -1,7 +1,8 @@
 """Trusted reference for part 4: causal LM objective, sentence embedding, generation, grading run.
 
 Independent of `solutions/`: the loss is `F.cross_entropy(ignore_index=pad_id)`, the sentence
-embedding comes from `pack_padded_sequence(enforce_sorted=False)` and `h_n[-1]`, and generation
+embedding comes from `pack_padded_sequence(enforce_sorted=False)` and `h_n[-1]`, the bag of
+embeddings from `F.embedding_bag(mode="mean")`, and generation
 re-runs the whole prefix every step instead of carrying the LSTM state. Functions that take a model
 only use its `embedding`, `lstm` and `head` submodules, never its `forward`, so a submitted model's
 parameters can be checked without trusting its code.
@@ -88,6 +89,14 @@ def sentence_embedding(model: nn.Module, ids: Tensor, lengths: Tensor) -> Tensor
     packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     _, (h_n, _) = model.lstm(packed)
     return h_n[-1]
+
+
+def bag_of_embeddings(model: nn.Module, ids: Tensor, lengths: Tensor) -> Tensor:
+    """Mean token embedding of each sequence's real tokens: `F.embedding_bag(mode="mean")` over the
+    first lengths[b] ids of every row (one flat bag per row, located by offsets)."""
+    rows = [ids[b, : int(n)] for b, n in enumerate(lengths.tolist())]
+    offsets = torch.tensor([0] + [len(r) for r in rows[:-1]]).cumsum(0)
+    return F.embedding_bag(torch.cat(rows), model.embedding.weight, offsets, mode="mean")
 
 
 @torch.no_grad()

@@ -165,3 +165,13 @@ def lfw_accuracy(pretrained: bool = True, seed: int = 0, test_fraction: float = 
     train_idx, test_idx = lfw_split(labels, test_fraction, seed)
     clf = LogisticRegression(max_iter=2000).fit(feats[train_idx], labels[train_idx].numpy())
     return float(clf.score(feats[test_idx], labels[test_idx].numpy()))
+
+
+def stamp_watermark(images: Tensor, which: Tensor | None = None, size: int = 4, value: float = 1.0) -> Tensor:
+    """A size x size square of `value` in the bottom-right corner of the selected images: a mask
+    built by padding a block of ones, then `torch.where` (never writes into `images`)."""
+    h, w = images.shape[-2:]
+    corner = F.pad(torch.ones(size, size, dtype=torch.bool), (w - size, 0, h - size, 0))  # [H, W]
+    selected = torch.ones(images.shape[0], dtype=torch.bool) if which is None else which
+    mask = selected.view(-1, 1, 1, 1) & corner  # [B, 1, H, W]
+    return torch.where(mask, torch.tensor(value, dtype=images.dtype), images)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from autograder.grade.batch import grade_all
+from autograder.config import GradingConfig
 from autograder.grading import grade_folder
-from autograder.runner import Limits
+from autograder.launch.settings import Limits
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -109,7 +110,7 @@ def test_cheat_scores_zero_with_expected_feedback(batch, case):
 def test_controls_score_as_when_graded_alone(batch):
     results, subs = batch
     for name in ("control_solution", "control_stub"):
-        alone = grade_folder(name, subs / name, LIMITS, PART)
+        alone = grade_folder(name, subs / name, GradingConfig(limits=LIMITS, parts=PART))
         assert [(c.check, c.score, c.status, c.message) for c in alone.checks] == [
             (c.check, c.score, c.status, c.message) for c in results[name].checks
         ]

@@ -9,7 +9,7 @@ import importlib.util
 import pytest
 
 from autograder.delegation import find_uses
-from autograder.grading import suite_files
+from autograder.catalog import suite_files
 from autograder.release.stubs import SOLUTIONS
 
 LSTM = ("torch.lstm_cell", "torch._VF.lstm_cell", "torch.nn.LSTMCell", "torch.nn.LSTM")

@@ -5,11 +5,12 @@ false-failure guard, bundled into few submissions so that it costs one more grad
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 import pytest
 
 from autograder.catalog import checks_of
-import re
-from collections import Counter
 
 from autograder.examples import VARIANTS, build_examples, mutants, variant_bundles
 from autograder.grade.batch import grade_all
@@ -74,3 +75,18 @@ def test_correct_variants_score_100(graded, bundle):
 def test_delegation_feedback_names_the_call_and_the_line(graded, name, call):
     messages = [c.message for c in graded[name].checks if c.status != "passed"]
     assert messages and all(call in m and re.search(r"第 \d+ 行", m) for m in messages), messages
+
+
+def test_same_results_whatever_the_number_of_workers(graded, tmp_path):
+    """The class above was graded by 2 processes, each with a warm fork server and suites loaded
+    once; a serial run (one process, `-j 1`) of one submission per part (and the solution and the
+    stubs) gives the same rows, score and message, check by check."""
+    first_per_part = {}
+    for m in mutants():
+        first_per_part.setdefault(m.file, m.name)
+    names = ["solution", "stubs", *first_per_part.values()]
+    subs = build_examples(tmp_path / "subs", names)
+    serial = {r.student: r for r in grade_all(subs, tmp_path / "out", jobs=1, quiet=True)}
+    assert sorted(serial) == sorted(names)
+    for name in names:
+        assert [c.to_dict() for c in serial[name].checks] == [c.to_dict() for c in graded[name].checks], name

@@ -180,3 +180,37 @@ def test_corrupt_upload_still_gets_results(autograder_zip, python_for_student):
     shutil.rmtree(root, ignore_errors=True)
     assert results["score"] == 0 and "无法打开压缩包" in results["output"]
     assert all(t["status"] == "failed" and t["visibility"] == "after_published" for t in results["tests"])
+
+
+PARENT_ATTACKS = """
+
+import ctypes as _ctypes
+import os as _os
+import signal as _signal
+
+for _attack in (
+    lambda: _os.kill(_os.getppid(), _signal.SIGSTOP),
+    lambda: _os.kill(_os.getppid(), _signal.SIGKILL),
+    lambda: _ctypes.CDLL(None, use_errno=True).ptrace(16, _os.getppid(), 0, 0),  # PTRACE_ATTACH
+    lambda: open(f"/proc/{_os.getppid()}/mem", "r+b"),
+):
+    try:
+        _attack()
+    except OSError:
+        pass
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "uid only"])
+def test_student_code_cannot_stop_kill_or_trace_the_grader(autograder_zip, python_for_student, sandbox):
+    """The worker's parent is the root-owned grader: signals, ptrace and /proc/<ppid>/mem from the
+    `student` uid all fail, so the grader finishes and the (otherwise correct) code scores full."""
+    from autograder.catalog import checks_of
+
+    part1_max = sum(m.points for m in checks_of("hidden") if m.group == "part1")
+    code = (SOLUTIONS / "part1_resnet.py").read_text(encoding="utf-8") + PARENT_ATTACKS
+    env = {"CNN_RNN_RUN_AS": "nobody", **({"CNN_RNN_NO_SANDBOX": "1"} if sandbox == "uid only" else {})}
+    results, stdout, root = run_autograder(autograder_zip, {"part1_resnet.py": code}, python_for_student, **env)
+    shutil.rmtree(root, ignore_errors=True)
+    assert results["score"] == part1_max > 0, stdout[-2000:]

@@ -13,13 +13,14 @@ from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.grade.unpack import SubmissionError, unpack
-from autograder.grading import suite_files
+from autograder.catalog import suite_files
 from autograder.notebook import NotebookError, answers_notebook, answers_to_modules, extract_module
 from autograder.release import notebooks
 from autograder.release.stubs import SOLUTIONS
+from autograder.runtime.assignment import PARTS as ASSIGNMENT_PARTS
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = tuple(notebooks.PARTS)
+PARTS = tuple(ASSIGNMENT_PARTS)
 
 
 def _read(part: str) -> nbformat.NotebookNode:

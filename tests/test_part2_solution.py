@@ -52,7 +52,26 @@ STUB_CALLS = {
     "make_optimizer": lambda: stub.make_optimizer(nn.Linear(2, 2), 0.1),
     "train_head": lambda: stub.train_head(nn.Linear(4, 2), torch.zeros(3, 4), torch.zeros(3, dtype=torch.int64)),
     "unfreeze": lambda: stub.unfreeze(nn.Linear(2, 2), ["weight"]),
+    "stamp_watermark": lambda: stub.stamp_watermark(torch.zeros(1, 1, 4, 4)),
 }
+
+
+@pytest.mark.parametrize("shape,which,size", [((3, 3, 10, 14), None, 3), ((4, 1, 9, 7), [True, False, True, False], 7)])
+def test_stamp_watermark_matches_reference_and_leaves_input(shape, which, size):
+    images = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    before = images.clone()
+    mask = None if which is None else torch.tensor(which)
+    out = sol.stamp_watermark(images, mask, size=size, value=-1.5)
+    assert torch.equal(out, ref.stamp_watermark(images, mask, size, -1.5))
+    assert torch.equal(images, before)
+    stamped = torch.ones(shape[0], dtype=torch.bool) if mask is None else mask
+    assert bool((out[stamped, :, -size:, -size:] == -1.5).all()) and torch.equal(out[~stamped], images[~stamped])
+
+
+@pytest.mark.parametrize("kwargs", [{"size": 0}, {"size": 8}, {"which": torch.tensor([1, 0])}, {"which": torch.tensor([True])}])
+def test_stamp_watermark_rejects(kwargs):
+    with pytest.raises(ValueError):
+        sol.stamp_watermark(torch.zeros(2, 1, 5, 7), **kwargs)
 
 
 @pytest.mark.parametrize("name", sorted(STUB_CALLS))

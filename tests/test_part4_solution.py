@@ -172,6 +172,21 @@ def test_sentence_embedding_rejects_bad_lengths(lengths):
         S.sentence_embedding(_model(), ids, lengths)
 
 
+def test_bag_of_embeddings_matches_embedding_bag_and_ignores_order_and_padding():
+    model = _model()
+    with torch.no_grad():
+        model.embedding.weight[0] = 5.0  # a non-zero <pad> row must not enter the mean
+    ids, lengths = _padded([3, 7, 1, 5], extra=2)
+    bag = S.bag_of_embeddings(model, ids, lengths)
+    assert bag.shape == (4, 6)
+    torch.testing.assert_close(bag, R.bag_of_embeddings(model, ids, lengths), atol=R.EMBEDDING_ATOL, rtol=0)
+    swapped = ids.clone()
+    swapped[1, :7] = ids[1, :7].flip(0)
+    torch.testing.assert_close(S.bag_of_embeddings(model, swapped, lengths), bag, atol=1e-6, rtol=0)
+    # ... while the LSTM's last hidden state sees the order
+    assert not torch.allclose(S.sentence_embedding(model, swapped, lengths)[1], S.sentence_embedding(model, ids, lengths)[1])
+
+
 # --------------------------------------------------------------------------- generation
 
 
@@ -271,6 +286,7 @@ def test_every_stub_raises_not_implemented():
         lambda: stub.make_clm_batch(ids),
         lambda: stub.clm_loss(torch.zeros(2, 3, V), ids, 0),
         lambda: stub.sentence_embedding(model, ids, lengths),
+        lambda: stub.bag_of_embeddings(model, ids, lengths),
         lambda: stub.generate(model, [2], 3, temperature=0),
     ]
     for call in calls:

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from autograder.grade.batch import grade_all
+from autograder.config import GradingConfig
 from autograder.grading import grade_folder
-from autograder.runner import Limits
-from autograder.sandbox import SANDBOXED, bwrap_path
+from autograder.launch.settings import Limits
+from autograder.launch.sandbox import SANDBOXED, bwrap_path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -108,5 +109,5 @@ def test_no_process_survives_the_batch(batch):
 def test_controls_score_as_when_graded_alone(batch):
     subs, results = batch["subs"], batch["results"]
     for name in ("control_solution", "control_stub"):
-        alone = grade_folder(name, subs / name, LIMITS, PART)
+        alone = grade_folder(name, subs / name, GradingConfig(limits=LIMITS, parts=PART))
         assert [(c.check, c.score, c.message) for c in alone.checks] == [(c.check, c.score, c.message) for c in results[name].checks]

@@ -11,7 +11,7 @@ import pytest
 
 from autograder.check import CheckReport, run_check
 from autograder.cli import main
-from autograder.grade.discover import GRADED_FILES
+from autograder.runtime.assignment import GRADED_FILES
 from autograder.submit import SubmitError, build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import pickle
 import pytest
 import torch
 
-from autograder import wire
+from autograder.runtime import wire
 
 
 def test_round_trip_plain_data():

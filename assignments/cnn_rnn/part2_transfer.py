@@ -7,7 +7,7 @@
 2. 任务头（task head）：1~2 层全连接网络，把 embedding 映射到任务的类别上；唯一需要训练的部分。
 
 你要实现的部分：``truncate_backbone``、``freeze``、``make_head``、``extract_features``、
-``make_optimizer``、``train_head``、``unfreeze``。最后的 ``train_binary_classifier``（Practice 1）
+``make_optimizer``、``train_head``、``unfreeze``，以及捷径学习实验用的 ``stamp_watermark``。最后的 ``train_binary_classifier``（Practice 1）
 是给定代码，它把这些函数串起来：读图片文件夹 -> 冻结的 backbone 抽特征 -> 训练任务头 -> 测试准确率。
 """
 
@@ -197,6 +197,28 @@ def predict(head: nn.Module, features: Tensor) -> Tensor:
         out = head(features).argmax(dim=1)
     head.train(was_training)
     return out
+
+
+# --------------------------------------------------------------------------- shortcut learning
+
+
+def stamp_watermark(images: Tensor, which: Tensor | None = None, size: int = 4, value: float = 1.0) -> Tensor:
+    """在图片右下角盖一个 ``size x size`` 的方形水印（watermark）：该区域所有通道的像素都设为 ``value``。
+
+    images: ``[B, C, H, W]`` 浮点张量；which: ``[B]`` bool，只给 ``which[b]`` 为 True 的图片盖水印
+    （``None`` 表示全部都盖）。返回新的张量（形状、dtype 不变）；**不修改**传入的 ``images``。
+
+    用途（shortcut learning，捷径学习）：训练集里只有“人脸”类带水印时，模型可能只学会“有水印 = 人脸”，
+    测试时把水印换到另一类上，准确率就会崩掉。
+    """
+    if not isinstance(images, Tensor) or images.dim() != 4 or not images.dtype.is_floating_point:
+        raise ValueError(f"images 必须是 [B, C, H, W] 的浮点张量，得到 {getattr(images, 'shape', type(images).__name__)}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= min(images.shape[-2:]):
+        raise ValueError(f"size 必须是 1..{min(images.shape[-2:])} 之间的整数，得到 {size!r}")
+    if which is not None and (not isinstance(which, Tensor) or which.dtype != torch.bool or tuple(which.shape) != (images.shape[0],)):
+        raise ValueError(f"which 必须是形状 [{images.shape[0]}] 的 bool 张量，得到 {getattr(which, 'shape', type(which).__name__)}")
+    # 提示: 先 images.clone()，再对选中的图片把 [..., -size:, -size:] 赋值为 value（负索引 = 从右 / 从下数）
+    raise NotImplementedError("stamp_watermark 尚未实现 (not implemented)")
 
 
 # --------------------------------------------------------------------------- Practice 1 (given)

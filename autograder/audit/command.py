@@ -7,13 +7,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.grading import PARTS
+from autograder.runtime.assignment import PARTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="mutation-test the hidden suites: grade mutants of the solutions, report the kill rate")
     p.add_argument("--out", type=Path, required=True, help="output folder (audit.md, audit.json, graded/)")
-    p.add_argument("--part", action="append", choices=PARTS, help="only this part's solution regions; repeatable")
+    p.add_argument("--part", action="append", choices=list(PARTS), help="only this part's solution regions; repeatable")
     p.add_argument("--function", action="append", help="only this graded function (e.g. cosine_topk or BasicBlock.forward); repeatable")
     p.add_argument("--max", type=int, default=None, help="at most N mutants, spread over the graded functions")
     p.add_argument("--seed", type=int, default=0, help="seed of the sample taken by --max")

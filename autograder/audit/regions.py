@@ -7,7 +7,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grade.discover import GRADED_FILES
+from autograder.runtime.assignment import GRADED_FILES
 from autograder.release.stubs import SOLUTIONS
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"

@@ -14,7 +14,7 @@ from pathlib import Path
 from autograder.audit.mutate import Mutant, mutants_of
 from autograder.audit.regions import Region, all_regions
 from autograder.grade.batch import grade_all
-from autograder.grade.discover import GRADED_FILES
+from autograder.runtime.assignment import GRADED_FILES
 from autograder.release.stubs import REPO, SOLUTIONS
 
 EQUIVALENTS = REPO / "examples" / "audit" / "equivalent_mutants.json"

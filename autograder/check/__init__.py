@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grading import PARTS, run_suite
+from autograder.config import SELF_CHECK
+from autograder.grading import run_suite
 from autograder.report.table import checks_table
 from autograder.results import CheckResult
+from autograder.runtime.assignment import PARTS
 
 DISCLAIMER = "注意: 这里只运行公开检查 (public checks)；最终成绩由隐藏测试 (hidden tests) 决定。"
 
@@ -58,4 +60,4 @@ def run_check(part: str | None = None, code: Path | str | None = None) -> CheckR
     if part is not None and part not in PARTS:
         raise ValueError(f"未知的部分 {part!r}；可选: {', '.join(PARTS)}")
     folder = find_code(Path(code) if code else None)
-    return CheckReport(run_suite(folder, "public", (part,) if part else None))
+    return CheckReport(run_suite(folder, "public", SELF_CHECK.with_(parts=(part,) if part else None)).results)

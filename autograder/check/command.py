@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from autograder.check import run_check
-from autograder.grading import PARTS
+from autograder.runtime.assignment import PARTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

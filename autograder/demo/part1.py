@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from autograder.atomic import save_figure, write_text
-from solutions.cnn_rnn import part1_resnet as P
+from cnn_rnn import part1_resnet as P
 
 DEPTHS = (1, 2, 5, 10, 15, 20, 30, 40, 50)
 WIDTH = 32

@@ -5,7 +5,10 @@
 Exports lfw_subset as pos/neg image folders, runs the solution's `train_binary_classifier` with
 MobileNetV2 ImageNet weights (IMAGENET1K_V1, from the torch cache) and with random weights, for
 seeds 0, 1, 2, and writes `accuracy.md` / `accuracy.json`. These are the figures of
-docs/measurements/part2.md.
+docs/measurements/part2.md. Then the few-label learning curve (`autograder.demo.learning_curve`: `learning_curve.md/.png`,
+figures.json["part2"]["learning_curve"]), shortcut learning (`autograder.demo.shortcut`:
+`shortcut.md/.png`, figures.json["shortcut"]) and domain shift (`autograder.demo.domain_shift`:
+`domain_shift.md/.png`, figures.json["domain_shift"]).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from pathlib import Path
 
 
 from autograder.atomic import write_text
+from autograder.demo import domain_shift, learning_curve, shortcut
 from autograder.threads import one_thread
-from solutions.cnn_rnn import part2_transfer as P
-from solutions.cnn_rnn.data import export_lfw_folder
+from cnn_rnn import part2_transfer as P
+from cnn_rnn.data import export_lfw_folder
 
 ARCH = "mobilenet_v2"
 SETTINGS = (("pretrained (IMAGENET1K_V1)", "IMAGENET1K_V1"), ("random init (weights=None)", None))
@@ -83,7 +87,11 @@ def run(out_dir: Path) -> dict:
         "random_init_test_accuracy_mean": mean(None),
         "pretrained_test_accuracy_min": min(r["test_accuracy"] for r in rows if r["weights"] is not None),
         "seeds": list(SEEDS),
-        "files": ["accuracy.md", "accuracy.json"],
+        "learning_curve": learning_curve.run(out_dir),
+        "files": ["accuracy.md", "accuracy.json", "learning_curve.md", "learning_curve.png", "shortcut.md",
+                  "shortcut.png", "domain_shift.md", "domain_shift.png"],
+        # figures.json top-level keys (they span the lecture, not one part's exercises)
+        "figures": {"shortcut": shortcut.run(out_dir), "domain_shift": domain_shift.run(out_dir)},
     }
 
 

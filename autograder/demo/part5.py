@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from autograder.atomic import write_text
-from solutions.cnn_rnn import part5_retrieval as P
-from solutions.cnn_rnn.gallery import load_gallery
-from solutions.cnn_rnn.weights import DEFAULT_BACKBONE, load_torchvision
+from cnn_rnn import part5_retrieval as P
+from cnn_rnn.gallery import load_gallery
+from cnn_rnn.weights import DEFAULT_BACKBONE, load_torchvision
 
 K = 5
 SEED = 0

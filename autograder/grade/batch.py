@@ -7,19 +7,21 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.atomic import write_text
 from autograder.catalog import zero_results
+from autograder.config import GradingConfig
 from autograder.grade.discover import Submission, code_folder, discover
 from autograder.grade.unpack import SubmissionError, unpack
-from autograder.grading import SuiteError, grade_folder
+from autograder.grading import CHARGED, MACHINERY_DOWN, SuiteError, grade_folder
 from autograder.results import StudentResult
-from autograder.runner import Limits
+from autograder.launch.settings import Limits
 
 
 GRADER_ERROR = "grader error: "
@@ -34,8 +36,10 @@ class GraderFailure(RuntimeError):
         self.failures = failures
 
 
-def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = None, hide: tuple[Path, ...] = ()) -> dict:
-    """Grade one submission; never raises: problems become the student's row."""
+def grade_one(sub: Submission, config: GradingConfig) -> dict:
+    """Grade one submission; never raises: problems become the student's row (or, for a
+    grader problem, a `problem` starting with GRADER_ERROR, which is never recorded)."""
+    parts = config.parts
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
         code = Path(tmp) / "code"
@@ -44,7 +48,7 @@ def grade_one(sub: Submission, limits: Limits, parts: tuple[str, ...] | None = N
             folder = code_folder(code)
             if folder is None:
                 raise SubmissionError("提交里没有找到任何 part*_*.py 文件（应提交 assignments/cnn_rnn 下的作业文件）")
-            result = grade_folder(sub.student, folder, limits, parts, hide=hide)
+            result = grade_folder(sub.student, folder, config)
         except SubmissionError as exc:
             result = StudentResult(sub.student, zero_results(str(exc), parts=parts), problem=str(exc))
         except SuiteError as exc:
@@ -105,8 +109,11 @@ def grade_all(
     quiet: bool = False,
     parts: tuple[str, ...] | None = None,
     assignment: str = ASSIGNMENT,
+    select: Callable[[list[Submission]], list[Submission]] | None = None,
 ) -> list[StudentResult]:
     subs = discover(submissions, assignment)
+    if select is not None:  # e.g. only each student's newest submission (autograder.grade.late)
+        subs = select(subs)
     if students:
         unknown = sorted(set(students) - {s.student for s in subs})
         if unknown:
@@ -117,6 +124,8 @@ def grade_all(
     if not quiet:
         print(f"{len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade", file=sys.stderr)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    # The worker never sees the submissions or the outputs, even through the sandbox's view.
+    config = GradingConfig(limits=limits, parts=parts, hide=(Path(submissions).resolve(), Path(out).resolve()))
     progress = Progress(len(todo), open(os.devnull, "w") if quiet else sys.stderr)
     for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
         stale.unlink(missing_ok=True)
@@ -127,7 +136,7 @@ def grade_all(
             break
         broken: list[Submission] = []
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
-            futures = {pool.submit(grade_one, s, limits, parts, (Path(submissions).resolve(), Path(out).resolve())): s for s in pending}
+            futures = {pool.submit(grade_one, s, config): s for s in pending}
             for fut in as_completed(futures):
                 sub = futures[fut]
                 try:
@@ -136,12 +145,17 @@ def grade_all(
                     if attempt == 0:
                         broken.append(sub)  # not graded yet: retried, never recorded as 0
                         continue
-                    data = StudentResult(sub.student, zero_results("评分进程异常退出，请联系助教", parts=parts), problem="grader process died twice").to_dict()
+                    # Its grading process died twice: this submission brought it down (charged).
+                    data = StudentResult(sub.student, zero_results(CHARGED, parts=parts), problem="grader process died twice").to_dict()
                 except Exception as exc:
-                    data = StudentResult(sub.student, zero_results(f"评分进程异常退出: {exc}", parts=parts), problem=f"grader process failed: {exc}").to_dict()
+                    # A grader bug, not the student's doing: not recorded, a re-run retries it.
+                    data = {"problem": f"{GRADER_ERROR}grading process failed: {type(exc).__name__}: {exc}"}
                 if data.get("problem", "").startswith(GRADER_ERROR):
                     failures.append(f"{sub.student}: {data['problem']}")  # not recorded: a re-run retries it
                     progress.step(f"{sub.student}: GRADER ERROR")
+                    if MACHINERY_DOWN in data["problem"]:  # no point grading on: stop, record nothing more
+                        for other in futures:
+                            other.cancel()
                     continue
                 write_text(result_path(out, sub.student), json.dumps(data, ensure_ascii=False, indent=1))
                 progress.step(f"{sub.student}: {data['total']:g}/{data['max_total']:g}")

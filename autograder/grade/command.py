@@ -6,13 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.catalog import groups
+from autograder.grade import late
 from autograder.grade.batch import GraderFailure, grade_all
-from autograder.grading import PARTS
+from autograder.report import lms
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
-from autograder.runner import Limits
+from autograder.launch.settings import Limits
+from autograder.runtime.assignment import PARTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,22 +30,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--part", action="append", choices=PARTS, help="grade only this part; repeatable (default: all)")
     p.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR", help="also write the scores into this nbgrader course's gradebook")
     p.add_argument("--assignment", default=ASSIGNMENT, help=f"nbgrader assignment name (submitted/<student>/NAME/; default {ASSIGNMENT})")
+    late = p.add_argument_group("late policy (times only from nbgrader timestamp.txt, Gradescope submission_metadata.json or --submission-times)")
+    late.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2026-11-20T23:59:00+08:00")
+    late.add_argument("--late-penalty", help="P%%/day or P%%/hour of the maximum points, optionally 'grace=15m cap=50%%'")
+    late.add_argument("--submission-times", type=Path, metavar="CSV", help="instructor CSV: submission, submitted_at[, student]")
+    late.add_argument("--keep", choices=("newest", "best"), default="newest", help="which of a student's submissions counts (default newest)")
+    lms = p.add_argument_group("LMS export")
+    lms.add_argument("--canvas-csv", type=Path, metavar="FILE", help="write a Canvas gradebook import CSV")
+    lms.add_argument("--canvas-assignment", default=ASSIGNMENT, help="Canvas column: 'Name (assignment id)' updates it, a new name creates one")
+    lms.add_argument("--moodle-csv", type=Path, metavar="FILE", help="write a Moodle grade import CSV (identifier, grade)")
+    lms.add_argument("--roster", type=Path, metavar="CSV", help="Canvas gradebook export or CSV with a 'student' column (docs/INTEGRATIONS.md)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     limits = Limits(memory_mb=args.memory_mb, probe_s=args.probe_timeout)
     try:
+        if bool(args.deadline) != bool(args.late_penalty):
+            raise ValueError("--deadline and --late-penalty go together")
+        policy = late.parse_policy(args.deadline, args.late_penalty) if args.deadline else None
+        times = late.stamps(args.submissions, args.assignment, args.submission_times)
+        roster = lms.read_roster(args.roster) if args.roster else None
+        select = (lambda subs: late.newest_only(subs, times)) if args.keep == "newest" else None
         results = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student, limits=limits,
-                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment)
+                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment, select=select)
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
     except GraderFailure as exc:
         print(f"autograder grade: {exc}\nThe other results are saved; fix the cause and run the same command again.", file=sys.stderr)
         return 3
-    paths = write_outputs(args.out, results)
-    from autograder.sandbox import UNSANDBOXED
+    results = late.settle(results, times, policy, args.keep)
+    extra = []
+    if policy is not None and (untimed := [r.student for r in results if not r.submitted_at]):
+        extra.append("## No trusted submission time\n\nNo late policy applied to: " + ", ".join(untimed) + "\n")
+    if args.canvas_csv or args.moodle_csv:
+        extra += lms.write_exports(results, roster, args.canvas_csv, args.moodle_csv, args.canvas_assignment)
+    paths = write_outputs(args.out, results, extra)
+    from autograder.launch.sandbox import UNSANDBOXED
 
     if any(r.sandbox == UNSANDBOXED for r in results):
         print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)

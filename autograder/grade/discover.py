@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT, code_folder
 
-GRADED_FILES = ("part1_resnet.py", "part2_transfer.py", "part3_lstm.py", "part4_clm.py", "part5_retrieval.py")
+__all__ = ["Submission", "code_folder", "discover", "student_id"]
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 
 
@@ -56,12 +56,3 @@ def discover(root: Path, assignment: str = ASSIGNMENT) -> list[Submission]:
         found[sub.student] = sub
     return list(found.values())
 
-
-def code_folder(root: Path) -> Path | None:
-    """The folder inside an unpacked submission that holds the graded .py files."""
-    root = Path(root)
-    candidates = [root, root / ASSIGNMENT] + sorted(p.parent for p in root.rglob("part*_*.py"))
-    for folder in candidates:
-        if any((folder / f).is_file() for f in GRADED_FILES):
-            return folder
-    return None

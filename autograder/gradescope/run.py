@@ -25,15 +25,18 @@ import autograder
 from autograder.atomic import write_text
 from autograder.catalog import zero_results
 from autograder.expect import cache_root
-from autograder.grade.discover import GRADED_FILES, code_folder
+from autograder.config import GradingConfig
 from autograder.grade.unpack import SubmissionError, unpack
-from autograder.grading import PARTS, SuiteError, grade_folder, run_suite
+from autograder.catalog import SUITES
+from autograder.grading import SuiteError, grade_folder, run_suite
 from autograder.gradescope.results import gradescope_results
+from autograder.launch.settings import Limits
 from autograder.results import CheckResult, StudentResult
-from autograder.runner import GIVEN_FILES, Limits
+from autograder.runtime.assignment import GRADED_FILES, PARTS, REPO, code_folder, given_files
 
-REPO = Path(autograder.__file__).resolve().parents[1]
-SECRETS = (REPO / "autograder" / "suites" / "hidden", REPO / "reference", REPO / "solutions")
+# What decides a grade: readable by the grading user (root) only. Whole folders, so that a file
+# added to one is covered too.
+SECRETS = (SUITES / "hidden", REPO / "reference", REPO / "solutions")
 
 
 def resolve_user(spec: str) -> tuple[int, int] | None:
@@ -66,8 +69,10 @@ def submission_source(folder: Path) -> Path:
 
 def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | None) -> tuple[StudentResult, list[CheckResult]]:
     """Hidden suite (the grade) and public checks (feedback) on the unpacked submission."""
-    limits = Limits(run_as=run_as)
-    hide = (root / "submission", root / "results")
+    # The worker is a fresh interpreter started as `run_as` (no fork server: there is one
+    # submission per container, and a worker of another uid cannot signal, trace or read the
+    # root-owned grader), inside bubblewrap when the container allows it.
+    config = GradingConfig(limits=Limits(run_as=run_as), forkserver=False, hide=(root / "submission", root / "results"), parts=parts)
     with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
         code = Path(tmp) / "code"
         try:
@@ -75,7 +80,7 @@ def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | N
             folder = code_folder(code)
             if folder is None:
                 raise SubmissionError(f"提交里没有找到任何作业文件（{', '.join(GRADED_FILES)}）")
-            hidden = grade_folder("submission", folder, limits, parts, hide=hide, zygote=False)
+            hidden = grade_folder("submission", folder, config)
         except SubmissionError as exc:
             return StudentResult("submission", zero_results(str(exc), parts=parts), problem=str(exc)), []
         except SuiteError as exc:
@@ -83,7 +88,7 @@ def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | N
             msg = "评分程序内部错误，请联系助教"
             return StudentResult("submission", zero_results(msg, parts=parts), problem=f"grader error: {exc}"), []
         try:
-            public = run_suite(folder, "public", parts, limits, sandbox=True, hide=hide)
+            public = run_suite(folder, "public", config).results
         except SuiteError as exc:  # no public checks for these parts: the grade is unaffected
             print(f"public checks skipped: {exc}")
             public = []
@@ -92,7 +97,7 @@ def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | N
 
 def warm() -> int:
     """Grade the untouched stubs once so that the image holds the reference expectations."""
-    result = grade_folder("warm-up", GIVEN_FILES, Limits(), None, zygote=False)
+    result = grade_folder("warm-up", given_files(), GradingConfig(forkserver=False))
     print(f"expectations cached under {cache_root()}; stubs scored {result.total:g}/{result.max_total:g}")
     return 0
 

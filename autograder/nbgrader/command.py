@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT
 from autograder.nbgrader.source import write_source
 
 

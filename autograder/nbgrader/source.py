@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from autograder import ASSIGNMENT
+from autograder.runtime.assignment import ASSIGNMENT, PARTS
 from autograder.notebook.answers import answers_notebook, write_notebook
 from autograder.release import notebooks
 from autograder.release.stubs import SOLUTIONS, generate
@@ -35,7 +35,7 @@ def write_source(
     code.mkdir(parents=True)
     for name, text in generate().items():  # student stubs, fresh from the solutions
         (code / name).write_text(text, encoding="utf-8")
-    for part in parts or tuple(notebooks.PARTS):
+    for part in parts or tuple(PARTS):
         write_notebook(notebooks.build(part), folder / notebooks.notebook_name(part))
         if answers:
             source = (SOLUTIONS / notebooks.notebook_name(part).replace(".ipynb", ".py")).read_text(encoding="utf-8")

@@ -6,9 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from autograder.grade.discover import GRADED_FILES, code_folder
+from autograder.runtime.assignment import PARTS, code_folder
 
-ANSWERS_NAME = re.compile(r"^(part[1-5])_answers\.ipynb$", re.IGNORECASE)
+ANSWERS_NAME = re.compile(rf"^({'|'.join(PARTS)})_answers\.ipynb$", re.IGNORECASE)
 MAX_NOTEBOOK_BYTES = 5 << 20
 _TOP_LEVEL = re.compile(r"^(def |class |async def |@|# -{10,})")
 
@@ -22,7 +22,7 @@ def is_answers_notebook(name: str) -> bool:
 
 
 def _part_file(part: str) -> str:
-    return GRADED_FILES[int(part[4]) - 1]
+    return f"{PARTS[part]}.py"
 
 
 def _source(cell: dict) -> str:
@@ -147,7 +147,7 @@ def answers_notebook(solution_source: str, part: str, *, with_solutions: bool) -
     """
     from autograder.release.stubs import BEGIN, strip_solutions
 
-    if part not in {f"part{i}" for i in range(1, 6)}:
+    if part not in PARTS:
         raise ValueError(f"unknown part {part!r}")
     filename = _part_file(part)
     intro = (

@@ -10,16 +10,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from autograder.release.closure import PACKAGE, student_files
 from autograder.release.stubs import REPO, generate
 
-# Parts of the autograder package a student needs; everything else stays with the instructor.
-STUDENT_MODULES = (
-    "__init__.py", "__main__.py", "cli.py", "wire.py", "runner.py", "checks.py", "results.py",
-    "plugin.py", "grading.py", "atomic.py", "sandbox.py", "zygote.py", "threads.py", "worker",
-    "check", "submit", "probes", "report/__init__.py", "report/table.py",
-    "suites/__init__.py", "suites/inputs.py", "suites/public", "suites/pytest.ini",
-    "grade/__init__.py", "grade/discover.py",
-)
 NOTEBOOKS = REPO / "assignments" / "notebooks"
 
 STUDENT_PYPROJECT = """[build-system]
@@ -73,11 +66,9 @@ def build_bundle(out: Path) -> Path:
         (code / name).write_text(text, encoding="utf-8")
     if NOTEBOOKS.is_dir():
         _copy(NOTEBOOKS, out / "notebooks")
-    pkg = REPO / "autograder"
-    for rel in STUDENT_MODULES:
-        if (pkg / rel).exists():
-            _copy(pkg / rel, out / "autograder" / rel)
-    # Given files are found next to the stubs in the bundle (see runner.GIVEN_FILES).
+    for rel in student_files():  # derived from what the student side imports
+        _copy(PACKAGE / rel, out / "autograder" / rel)
+    # Given files are found next to the stubs in the bundle (see assignment.given_files).
     (out / "pyproject.toml").write_text(STUDENT_PYPROJECT.format(version=__version__), encoding="utf-8")
     (out / "README.md").write_text(STUDENT_README, encoding="utf-8")
     return out

@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from autograder.runtime.assignment import ASSIGNMENT, REPO
+
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 HINT = "# HINT:"
 _DEF = re.compile(r"^(\s*)(?:async\s+)?(def|class)\s+(\w+)")
 
-REPO = Path(__file__).resolve().parents[2]
-SOLUTIONS = REPO / "solutions" / "cnn_rnn"
-ASSIGNMENTS = REPO / "assignments" / "cnn_rnn"
+SOLUTIONS = REPO / "solutions" / ASSIGNMENT
+ASSIGNMENTS = REPO / "assignments" / ASSIGNMENT
 
 
 class MarkerError(ValueError):

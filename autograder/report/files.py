@@ -12,10 +12,11 @@ from autograder.results import StudentResult
 def grades_csv(results: list[StudentResult], groups: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", *groups, "total"])
+    late = any(r.late_penalty for r in results)  # the column appears only when a late policy took points
+    writer.writerow(["student", *groups, *(["late_penalty"] if late else []), "total"])
     for r in sorted(results, key=lambda r: r.student):
         g = r.group_scores()
-        writer.writerow([r.student, *[f"{g.get(x, 0.0):g}" for x in groups], f"{r.total:g}"])
+        writer.writerow([r.student, *[f"{g.get(x, 0.0):g}" for x in groups], *([f"{r.late_penalty:g}"] if late else []), f"{r.total:g}"])
     return buf.getvalue()
 
 

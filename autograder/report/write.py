@@ -6,21 +6,29 @@ from pathlib import Path
 
 from autograder.atomic import write_text
 from autograder.catalog import groups as suite_groups
-from autograder.report import feedback, files, summary
+from autograder.report import class_html, feedback, files, summary
 from autograder.results import StudentResult
 
 
-def write_outputs(out: Path, results: list[StudentResult]) -> dict[str, Path]:
+SIMILARITY_HEADING = "## Code similarity"  # written by `autograder similarity`; kept on a regrade
+
+
+def write_outputs(out: Path, results: list[StudentResult], extra: list[str] = ()) -> dict[str, Path]:
+    """Every gradebook output; `extra` are more Markdown sections for summary.md."""
     groups = suite_groups()
     paths = {
         "grades.csv": out / "grades.csv",
         "results.jsonl": out / "results.jsonl",
         "summary.md": out / "summary.md",
         "histogram.png": out / "histogram.png",
+        "class_report.html": out / "class_report.html",
     }
     write_text(paths["grades.csv"], files.grades_csv(results, groups))
     write_text(paths["results.jsonl"], files.results_jsonl(results))
-    write_text(paths["summary.md"], summary.markdown(results))
+    old = paths["summary.md"].read_text(encoding="utf-8") if paths["summary.md"].exists() else ""
+    kept = [SIMILARITY_HEADING + old.split(SIMILARITY_HEADING, 1)[1]] if SIMILARITY_HEADING in old else []
+    write_text(paths["summary.md"], summary.markdown(results, [*extra, *kept]))
+    write_text(paths["class_report.html"], class_html.html_report(results))
     for r in results:
         write_text(out / "feedback" / f"{r.student}.md", feedback.markdown(r))
         write_text(out / "feedback" / f"{r.student}.html", feedback.html_page(r))

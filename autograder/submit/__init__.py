@@ -10,9 +10,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder import ASSIGNMENT, __version__
-from autograder.grade.discover import GRADED_FILES
-from autograder.runner import Limits, Worker
+from autograder import __version__
+from autograder.runtime.assignment import ASSIGNMENT
+from autograder.runtime.assignment import GRADED_FILES
+from autograder.config import SELF_CHECK
+from autograder.launch.settings import Limits
+from autograder.launch.worker import Worker
 
 MAX_FILE_BYTES = 1 << 20
 _ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -31,7 +34,7 @@ class Submitted:
 def check_imports(folder: Path) -> list[str]:
     """Import each file in a separate worker; return one message per file that fails."""
     problems = []
-    with Worker(folder, Limits(probe_s=60)) as worker:
+    with Worker(folder, SELF_CHECK.with_(limits=Limits(probe_s=60))) as worker:
         for name in GRADED_FILES:
             part = name.split("_", 1)[0]
             r = worker.call(f"{part}.import", timeout=60)

@@ -9,6 +9,7 @@
 CLM 的训练目标：给定前文，预测下一个 token；输入是 ``ids[:, :-1]``，标签是 ``ids[:, 1:]``，
 不需要人工标签（自监督）。预训练之后，LSTM 读完整句话时最后一个真实 token 处的 hidden state
 就是句向量（sentence embedding）；冻结（frozen）它，只训练一个线性分类头，就能做下游情感分类。
+作为对照，``bag_of_embeddings`` 把 token embedding 直接取平均：它不看词序（word order）。
 
 形状约定：B = batch size，T = 序列长度，V = 词表大小，E = embedding 维度，H = hidden size。
 """
@@ -156,6 +157,28 @@ def sentence_embedding(model: LSTMLanguageModel, ids: Tensor, lengths: Tensor) -
     out, _ = model.lstm(model.embedding(ids))  # [B, T, H]
     last = (lengths.to(out.device) - 1).view(-1, 1, 1).expand(-1, 1, out.shape[-1])  # [B, 1, H]
     return out.gather(1, last).squeeze(1)  # [B, H]
+    ### END SOLUTION
+
+
+def bag_of_embeddings(model: LSTMLanguageModel, ids: Tensor, lengths: Tensor) -> Tensor:
+    """词袋句向量（bag of embeddings）：每句前 ``lengths[b]`` 个真实 token 的 embedding 的平均值。
+
+    ids: ``[B, T]``，右侧用 pad 补齐；lengths: ``[B]``（``1 <= lengths <= T``）。返回 ``[B, E]``，
+    E = ``model.embedding.embedding_dim``。只用 ``model.embedding``，不经过 LSTM。
+
+    和 ``sentence_embedding``（LSTM 的 h_T）对比：平均值与 token 的顺序（word order）无关，
+    所以“猫在追狗”和“狗在追猫”的词袋句向量完全相同（cosine = 1），而 h_T 不同。
+    结果不受右侧多补多少 padding 影响。
+    """
+    _check_ids(ids, "ids", model.embedding.num_embeddings)
+    _check_lengths(lengths, ids)
+    ### BEGIN SOLUTION
+    # HINT: mask[b, t] = t < lengths[b]（arange(T) 与 lengths 广播比较）；只对 mask 内的 embedding 求和
+    # HINT: 再除以 lengths（真实 token 数），不是除以 T：padding 处的 embedding 不能算进平均值
+    emb = model.embedding(ids)  # [B, T, E]
+    mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths.to(ids.device)[:, None]  # [B, T]
+    total = (emb * mask.unsqueeze(-1).to(emb.dtype)).sum(dim=1)  # [B, E]
+    return total / lengths.to(emb.dtype).unsqueeze(1)  # [B, E]
     ### END SOLUTION
 
 

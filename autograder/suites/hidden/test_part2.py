@@ -1,10 +1,12 @@
 """Hidden checks, part 2: transfer learning — truncation, freezing, task head, feature extraction,
-optimizer, head training, unfreezing, and the lfw_subset accuracy of a frozen MobileNetV2 (20 points)."""
+optimizer, head training, unfreezing, the lfw_subset accuracy of a frozen MobileNetV2, and the
+watermark of the shortcut-learning experiment (24 points)."""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import torch
@@ -25,8 +27,8 @@ from autograder.checks import (
     value,
 )
 from autograder.expect import cached
-from autograder.probes.part2 import small_backbone
-from autograder.runner import ProbeResult
+from autograder.runtime.probes.part2 import small_backbone
+from autograder.launch.worker import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
 
@@ -58,6 +60,7 @@ def _expect_names(got: list, expected: list[str], what: str, hint: str) -> None:
 # --------------------------------------------------------------------------- truncate_backbone
 
 
+@lru_cache(maxsize=None)  # built once per grading process (~1 s each), only read afterwards
 def _calibrated_model(arch: str, seed: int) -> nn.Module:
     """torchvision's `arch` (random init) whose BatchNorm running statistics are those of a random
     batch: with the initial statistics a random MobileNetV2's features shrink to ~1e-9 and every
@@ -386,3 +389,70 @@ def test_lfw_accuracy(worker):
                     f"lfw_subset 测试准确率（{len(test_labels)} 张；参考值 {ref.LFW_REFERENCE_PRETRAINED_ACCURACY:.2f}）",
                     "make_head(1280, 2) 是一层 Linear；train_head 用 cross_entropy 训练 30 个 epoch（Adam, lr=1e-3），每个 batch 都要 "
                     "zero_grad / backward / step。")
+
+
+# --------------------------------------------------------------------------- shortcut learning: the watermark
+
+WATERMARK_HINT = ("水印是右下角 size x size 的方块：out[..., -size:, -size:] = value（所有通道）；"
+                  "H 和 W 可以不相等，别把行列写反，也别盖到左上角 [:size, :size]。")
+
+
+def _watermark_call(worker, key: str, cases: list[dict], hint: str) -> tuple[ProbeResult, list[torch.Tensor], list[torch.Tensor]]:
+    """Each case: images (seeded), optional `which`, size, value; returns the result, the inputs and the reference outputs."""
+    tensors, inputs, expected = {}, [], []
+    for k, case in enumerate(cases):
+        images = randn(*case["shape"], seed=SEED + 900 + k)
+        tensors[f"images.{k}"] = images
+        which = case.get("which")
+        if which is not None:
+            tensors[f"which.{k}"] = torch.tensor(which, dtype=torch.bool)
+        inputs.append(images)
+        expected.append(cached(f"part2.watermark.{key}.{SEED}.{k}", lambda: {"out": ref.stamp_watermark(
+            images, tensors.get(f"which.{k}"), case["size"], case["value"])})["out"])
+    args = {"cases": [{"size": c["size"], "value": c["value"]} for c in cases]}
+    return require_ok(worker.call("part2.stamp_watermark", args, tensors), hint), inputs, expected
+
+
+def _watermark_what(case: dict) -> str:
+    which = "None" if case.get("which") is None else case["which"]
+    return f"stamp_watermark(images {list(case['shape'])}, which={which}, size={case['size']}, value={case['value']})"
+
+
+def _expect_watermarks(r: ProbeResult, cases: list[dict], expected: list[torch.Tensor], hint: str) -> None:
+    for k, (case, exp) in enumerate(zip(cases, expected)):
+        what = _watermark_what(case)
+        got = tensor(r, f"out.{k}", what)
+        expect_shape(got, list(exp.shape), what, hint)
+        # Pixels are copied or set, never computed: bit-exact.
+        expect_close(got, exp, what, atol=0.0, rtol=0.0, hint=hint)
+
+
+WATERMARK_ALL = [
+    {"shape": (3, 3, 10, 14), "size": 3, "value": 1.0},
+    {"shape": (2, 1, 9, 7), "size": 7, "value": -2.5},
+]
+WATERMARK_SELECTED = [
+    {"shape": (5, 3, 8, 8), "which": [True, False, True, False, False], "size": 2, "value": 1.0},
+    {"shape": (3, 1, 6, 11), "which": [False, False, False], "size": 4, "value": 0.5},
+]
+
+
+@check("part2.watermark_stamp", 2, "stamp_watermark 把右下角 size x size 的方块（所有通道）设为 value，其余像素不变")
+def test_watermark_stamp(worker):
+    r, _, expected = _watermark_call(worker, "all", WATERMARK_ALL, WATERMARK_HINT)
+    _expect_watermarks(r, WATERMARK_ALL, expected, WATERMARK_HINT)
+
+
+@check("part2.watermark_selected_images", 1, "stamp_watermark 只给 which[b] 为 True 的图片盖水印")
+def test_watermark_selected_images(worker):
+    hint = "which 是 [B] 的 bool 张量：只对 which[b] 为 True 的图片盖水印（例如 out[which, :, -size:, -size:] = value）；which 为 None 时才全部盖。"
+    r, _, expected = _watermark_call(worker, "selected", WATERMARK_SELECTED, hint)
+    _expect_watermarks(r, WATERMARK_SELECTED, expected, hint)
+
+
+@check("part2.watermark_no_side_effects", 1, "stamp_watermark 返回新的张量，不修改传入的 images")
+def test_watermark_no_side_effects(worker):
+    hint = "先 out = images.clone() 再在 out 上赋值：原地修改（in-place）会把训练集原图也盖上水印。"
+    r, inputs, _ = _watermark_call(worker, "all", WATERMARK_ALL[:1], hint)
+    after = tensor(r, "images_after.0", "调用 stamp_watermark 之后的 images")
+    expect_close(after, inputs[0], f"调用 {_watermark_what(WATERMARK_ALL[0])} 之后传入的 images（应保持不变）", atol=0.0, rtol=0.0, hint=hint)

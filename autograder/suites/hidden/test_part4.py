@@ -1,5 +1,5 @@
 """Hidden checks, part 4: LSTM causal language model (forward, make_clm_batch, clm_loss,
-sentence_embedding, generate, grading-size pretraining) (20 points).
+sentence_embedding, bag_of_embeddings and word order, generate, grading-size pretraining) (24 points).
 
 Token ids are built by the grader (reference tokenizer and vocabulary), so a part-3 bug never
 costs part-4 points; the generate / sentence_embedding probes use the grader's forward.
@@ -232,6 +232,79 @@ def test_sentence_embedding_padding(worker):
     expect_close(tensor(r, "ids_padded", "sentence_embedding(model, ids_padded, lengths)"), exp,
                  f"右侧多补 3 列 <pad> 后的 sentence_embedding(..., lengths={EMB_LENGTHS})（应与不补时相同）",
                  atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=EMB_HINT)
+
+
+# --------------------------------------------------------------------------- word order: bag of embeddings
+
+BAG_HINT = ("词袋句向量只用 model.embedding（不经过 LSTM）：emb = model.embedding(ids) [B, T, E]，"
+            "对每句前 lengths[b] 个位置求和再除以 lengths[b]（平均值，不是和）。")
+BAG_PAD_HINT = ("padding 处的 embedding 不能算进平均值：mask = arange(T)[None, :] < lengths[:, None]，"
+                "分子只加 mask 内的 embedding，分母是 lengths（不是 T）。")
+
+
+def _bag_model(seed: int) -> ref.LSTMLanguageModel:
+    """Seeded weights whose <pad> row is not zero (a state_dict may carry any values there), so
+    an average that lets padding in is visible."""
+    model = _reference_model(seed)
+    with torch.no_grad():
+        model.embedding.weight[PAD] = randn(E, seed=seed + 1) + 1.0
+    return model
+
+
+def _bag_call(worker, model: ref.LSTMLanguageModel, cases: list[tuple[torch.Tensor, torch.Tensor]], hint: str):
+    tensors = {f"{name}.{k}": t for k, case in enumerate(cases) for name, t in zip(("ids", "lengths"), case)}
+    r = require_ok(worker.call("part4.bag_of_embeddings", {**_model_args(model), "cases": len(cases)},
+                               {**tensors, **prefixed(model.state_dict())}), hint)
+    return [tensor(r, f"bag.{k}", "bag_of_embeddings(model, ids, lengths)") for k in range(len(cases))]
+
+
+def _bag_expected(key: str, model: ref.LSTMLanguageModel, cases: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+    exp = cached(f"part4.bag.{key}", lambda: {
+        f"bag.{k}": ref.bag_of_embeddings(model, ids, lengths).detach() for k, (ids, lengths) in enumerate(cases)})
+    return [exp[f"bag.{k}"] for k in range(len(cases))]
+
+
+@check("part4.word_order_bag_of_embeddings", 2, "bag_of_embeddings 等于每句 token embedding 的平均值（F.embedding_bag mode='mean'）")
+def test_word_order_bag_of_embeddings(worker):
+    model = _bag_model(SEED + 70)
+    cases = [(_padded_ids([7] * 4, 7, SEED + 71), torch.tensor([7] * 4)), (_padded_ids([1], 1, SEED + 72), torch.tensor([1]))]
+    for (ids, lengths), got, exp in zip(cases, _bag_call(worker, model, cases, BAG_HINT), _bag_expected(f"full.{SEED}", model, cases)):
+        expect_close(got, exp, f"bag_of_embeddings(model, ids {list(ids.shape)}, lengths={lengths.tolist()})（没有 padding）",
+                     atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=BAG_HINT)
+
+
+@check("part4.word_order_bag_padding", 1, "bag_of_embeddings 只平均真实 token：不同长度的句子，多补 padding 不改变结果")
+def test_word_order_bag_padding(worker):
+    model = _bag_model(SEED + 73)
+    lengths = torch.tensor(EMB_LENGTHS)
+    ids = _padded_ids(EMB_LENGTHS, 6, SEED + 74)
+    ids_padded = torch.cat([ids, torch.full((len(EMB_LENGTHS), 3), PAD)], dim=1)
+    cases = [(ids, lengths), (ids_padded, lengths)]
+    got = _bag_call(worker, model, cases, BAG_PAD_HINT)
+    exp = _bag_expected(f"padding.{SEED}", model, cases[:1])[0]
+    for g, extra in zip(got, ("", "右侧多补 3 列 <pad> 后的 ")):
+        expect_close(g, exp, f"{extra}bag_of_embeddings(model, ids, lengths={EMB_LENGTHS})",
+                     atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=BAG_PAD_HINT)
+
+
+@check("part4.word_order_invariance", 1, "打乱词序（“猫在追狗” / “狗在追猫”）后 bag_of_embeddings 不变，而 LSTM 的 h_T 改变")
+def test_word_order_invariance(worker):
+    model = _bag_model(SEED + 75)
+    ids = _padded_ids([6] * 3, 6, SEED + 76)
+    # Each row's tokens in another order (a fixed permutation per row): the same bag of tokens.
+    perm = torch.stack([torch.randperm(6, generator=generator(SEED + 77 + b)) for b in range(3)])
+    swapped = ids.gather(1, perm)
+    lengths = torch.tensor([6] * 3)
+    got, got_swapped = _bag_call(worker, model, [(ids, lengths), (swapped, lengths)], BAG_HINT)
+    exp = _bag_expected(f"order.{SEED}", model, [(ids, lengths)])[0]
+    hint = "平均值与求和顺序无关：不要经过 LSTM，也不要按位置加权；只对 embedding 在时间维 T 上取平均。"
+    expect_close(got, exp, "bag_of_embeddings(model, ids [3, 6], lengths)", atol=ref.EMBEDDING_ATOL, rtol=1e-4, hint=hint)
+    # Float32 sums in another order differ by round-off only.
+    expect_close(got_swapped, got, "打乱每句 token 顺序后的 bag_of_embeddings（应与原顺序相同）", atol=1e-6, rtol=1e-5, hint=hint)
+    with torch.no_grad():  # the contrast the lecture draws: the LSTM's h_T does see the order
+        h, h_swapped = (ref.sentence_embedding(model, x, lengths) for x in (ids, swapped))
+    if not bool((h - h_swapped).abs().max() > 1e-3):
+        raise RuntimeError("grader input: the reference h_T barely changes under the permutation; pick another seed")
 
 
 # --------------------------------------------------------------------------- generate

@@ -28,8 +28,8 @@ from autograder.checks import (
     value,
 )
 from autograder.expect import cached
-from autograder.probes.part5 import TinyEncoder, tiny_preprocess
-from autograder.runner import GIVEN_FILES
+from autograder.runtime.assignment import given_files
+from autograder.runtime.probes.part5 import TinyEncoder, tiny_preprocess
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 
 SEED = SEEDS["hidden"] + 500
@@ -336,7 +336,7 @@ def _given(name: str) -> types.ModuleType:
     package = "_cnn_rnn_given"
     if package not in sys.modules:
         pkg = types.ModuleType(package)
-        pkg.__path__ = [str(GIVEN_FILES)]
+        pkg.__path__ = [str(given_files())]
         sys.modules[package] = pkg
     return importlib.import_module(f"{package}.{name}")
 
@@ -344,7 +344,7 @@ def _given(name: str) -> types.ModuleType:
 def _gallery_expectation() -> dict[str, torch.Tensor]:
     """Real MobileNetV2 (IMAGENET1K_V1) embeddings of the bundled gallery and its label codes,
     computed once; the cache key includes the given gallery code the images come from."""
-    digest = hashlib.sha256(b"".join((GIVEN_FILES / f).read_bytes() for f in ("gallery.py", "data.py"))).hexdigest()[:12]
+    digest = hashlib.sha256(b"".join((given_files() / f).read_bytes() for f in ("gallery.py", "data.py"))).hexdigest()[:12]
 
     def compute() -> dict[str, torch.Tensor]:
         from torchvision.models import MobileNet_V2_Weights, mobilenet_v2

@@ -69,3 +69,17 @@ def test_make_optimizer(worker):
     expected = _under(get_model("mobilenet_v2", weights=None), trainable)
     expect_equal(sorted(value(r, "params", "优化器里的参数", list)), expected, "优化器里的参数",
                  "[p for p in model.parameters() if p.requires_grad]")
+
+
+@check("part2.watermark_stamp", 1, "stamp_watermark 只给选中的图片在右下角盖 size x size 的方块，不修改输入", visibility="public")
+def test_watermark_stamp(worker):
+    images = randn(3, 3, 6, 9, seed=SEED + 30)
+    which = torch.tensor([True, False, True])
+    expected = images.clone()
+    expected[0, :, 4:, 7:] = 1.0  # H = 6, W = 9, size = 2: rows 4..5, columns 7..8
+    expected[2, :, 4:, 7:] = 1.0
+    r = require_ok(worker.call("part2.stamp_watermark", {"cases": [{"size": 2, "value": 1.0}]}, {"images.0": images, "which.0": which}))
+    what = "stamp_watermark(images [3, 3, 6, 9], which=[True, False, True], size=2, value=1.0)"
+    hint = "out = images.clone()；out[which, :, -size:, -size:] = value。"
+    expect_close(tensor(r, "out.0", what), expected, what, atol=0.0, rtol=0.0, hint=hint)
+    expect_close(tensor(r, "images_after.0", "调用之后的 images"), images, "调用之后传入的 images（应保持不变）", atol=0.0, rtol=0.0, hint=hint)

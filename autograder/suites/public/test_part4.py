@@ -67,3 +67,20 @@ def test_sentence_embedding(worker):
     expect_close(tensor(r, "ids", "sentence_embedding(model, ids, lengths)"), expected,
                  f"sentence_embedding(model, ids, lengths={lengths})",
                  hint="取第 lengths[b] - 1 个位置（最后一个真实 token）的 hidden state，不是 output[:, -1]。")
+
+
+@check("part4.word_order_bag_of_embeddings", 1, "bag_of_embeddings 等于真实 token 的 nn.Embedding 平均值，且与词序无关", visibility="public")
+def test_word_order_bag_of_embeddings(worker):
+    emb, _, _, state = _torch_parts(SEED + 6)
+    lengths = [5, 2, 4]
+    ids = _ids(lengths, SEED + 7)
+    swapped = ids.clone()
+    swapped[0, :5] = ids[0, :5].flip(0)  # "猫在追狗" -> "狗追在猫": same tokens, other order
+    with torch.no_grad():
+        expected = torch.stack([emb(ids[b, :n]).mean(0) for b, n in enumerate(lengths)])
+    args = {**MODEL_ARGS, "cases": 2}
+    tensors = {"ids.0": ids, "lengths.0": torch.tensor(lengths), "ids.1": swapped, "lengths.1": torch.tensor(lengths), **prefixed(state)}
+    r = require_ok(worker.call("part4.bag_of_embeddings", args, tensors))
+    hint = "只用 model.embedding：对每句前 lengths[b] 个 token 的 embedding 取平均（padding 不算），不经过 LSTM。"
+    for k, what in ((0, f"bag_of_embeddings(model, ids, lengths={lengths})"), (1, "第一句倒序后的 bag_of_embeddings")):
+        expect_close(tensor(r, f"bag.{k}", what), expected, what, hint=hint)

@@ -1,0 +1,210 @@
+"""Workers forked from a warm fork server (autograder/runtime/forkserver.py).
+
+One fork server per grading process: started once (sandboxed like any worker), it forks a
+fresh worker for each submission. The submission's files are copied into the fork server's
+work folder and removed after grading, together with every process and temporary file the
+submission left behind.
+
+A fork server that stops answering (stopped, hung, dead) is a MachineryFault: it is detected by
+a command deadline of `Limits.forkserver_s` seconds (a ping after any worker crash or timeout),
+never charged to a student, and replaced (`restart`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.launch import sandbox as sandboxing
+from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
+from autograder.launch.settings import Limits, apply_limits, worker_env
+
+INNER_WORK = "/tmp/work"
+
+
+class ForkServer:
+    """The trusted client of one fork server process."""
+
+    def __init__(self, limits: Limits, given: Path, *, sandbox: bool, hide: tuple[Path, ...] = ()) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="cnn_rnn_forkserver_"))
+        self.given = Path(given).resolve()
+        self.limits = limits
+        self.jail = sandboxing.jail(self.work, self.given, hide, inner=INNER_WORK, forkserver=True) if sandbox else None
+        self.sandbox_note = sandboxing.describe(self.jail is not None)
+        self.key = (limits, sandbox, tuple(hide))
+        self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = open(self.work.parent / f"{self.work.name}.log", "ab")
+        self.cap = cap = sandboxing.ProcessGroupCap.create()
+        runtime = sandboxing.runtime_dir()
+        if self.jail is None:
+            cmd = [sys.executable, "-m", "autograder.runtime.forkserver", str(self.given), str(child.fileno())]
+            env = worker_env(str(runtime))
+        else:
+            cmd = [*self.jail.prefix, sys.executable, "-m", "autograder.runtime.forkserver", self.jail.given, str(child.fileno())]
+            env = worker_env(self.jail.pythonpath)
+        self.proc = subprocess.Popen(
+            cmd, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=runtime, env=env, start_new_session=True, preexec_fn=lambda: apply_limits(limits, cap),
+        )
+        child.close()
+        self.sock.settimeout(limits.startup_s)
+        try:
+            ready = json.loads(self._recv() or b"{}")
+        except (MachineryFault, ValueError):
+            ready = {}
+        if not ready.get("ready"):
+            self.close()
+            raise MachineryFault("the fork server did not start")
+        self.sock.settimeout(limits.forkserver_s)
+        # Processes of a fork server at rest (bwrap and the fork server, or the fork server alone).
+        self.resting = len(self.cap.pids()) if self.cap is not None else 0
+        atexit.register(self.close)
+
+    def _recv(self) -> bytes:
+        try:
+            return self.sock.recv(65536)
+        except (OSError, socket.timeout) as exc:
+            raise MachineryFault(f"fork server not answering ({exc or type(exc).__name__})") from exc
+
+    def command(self, cmd: dict, fds: list[int] = ()) -> dict:
+        try:
+            socket.send_fds(self.sock, [json.dumps(cmd).encode()], list(fds))
+        except OSError as exc:
+            raise MachineryFault(f"fork server gone ({exc})") from exc
+        reply = self._recv()
+        if not reply:
+            raise MachineryFault("fork server exited")
+        return json.loads(reply)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def ping(self) -> None:
+        """MachineryFault unless the fork server is running and answers within the deadline."""
+        if not self.alive():
+            raise MachineryFault(f"fork server exited (status {self.proc.returncode})")
+        self.command({"cmd": "ping"})
+
+    def place(self, submission: Path) -> tuple[Path, str]:
+        """Copy a submission into the work folder; return its host path and in-sandbox path."""
+        name = f"s{os.urandom(6).hex()}"
+        shutil.copytree(submission, self.work / name, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+        inner = f"{INNER_WORK}/{name}" if self.jail is not None else str(self.work / name)
+        return self.work / name, inner
+
+    def reap(self) -> None:
+        """Kill everything the last submission started; empty the work folder."""
+        try:
+            # The reap command's own deadline: killing a fork bomb's processes takes a while.
+            self.sock.settimeout(max(self.limits.forkserver_s, 30.0))
+            try:
+                if not self.command({"cmd": "reap"}).get("ok"):
+                    raise MachineryFault("the fork server could not remove what the last submission left")
+            finally:
+                self.sock.settimeout(self.limits.forkserver_s)
+            if self.cap is not None:
+                self._await_rest()
+        finally:
+            for entry in self.work.iterdir():  # whatever was written there, not only the copy
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() and not entry.is_symlink() else entry.unlink(missing_ok=True)
+
+    def _await_rest(self, deadline_s: float = 20.0) -> None:
+        """Every process of the last submission is gone (the next one must not find the process
+        cap full); daemons outside any session are killed here when there is no PID namespace."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            extra = [pid for pid in self.cap.pids() if pid != self.proc.pid]
+            if len(extra) + 1 <= self.resting:
+                return
+            if self.jail is None:
+                for pid in extra:
+                    try:
+                        os.kill(pid, 9)
+                    except OSError:
+                        pass
+            time.sleep(0.02)
+        raise MachineryFault("processes of the last submission outlived it")
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, 9)
+            except OSError:
+                pass
+            self.proc.wait()
+        if self.cap is not None:
+            self.cap.kill_all()
+        self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+_current: ForkServer | None = None
+
+
+def shared(limits: Limits, given: Path, *, sandbox: bool, hide: tuple[Path, ...] = ()) -> ForkServer:
+    """The fork server of this grading process, (re)started when missing, dead or configured
+    differently. MachineryFault when it cannot start."""
+    global _current
+    if _current is None or not _current.alive() or _current.key != (limits, sandbox, tuple(hide)):
+        discard()
+        _current = ForkServer(limits, given, sandbox=sandbox, hide=hide)
+    return _current
+
+
+def discard() -> None:
+    """Kill this process's fork server (after a fault): the next `shared` starts a fresh one."""
+    global _current
+    if _current is not None:
+        _current.close()
+        _current = None
+
+
+class ForkServerLauncher(Launcher):
+    def __init__(self, submission: Path, given: Path, limits: Limits, *, sandbox: bool, hide: tuple[Path, ...]) -> None:
+        self.server = shared(limits, given, sandbox=sandbox, hide=hide)
+        self.sandbox_note = self.server.sandbox_note
+        self.placed, self.inner = self.server.place(submission)
+        self.child: int | None = None
+
+    def start(self, log: Path) -> Channel:
+        channel, req_r, resp_w = Channel.open()
+        try:
+            with open(log, "ab") as out:
+                reply = self.server.command({"cmd": "spawn", "submission": self.inner}, [req_r, resp_w, out.fileno()])
+            if not reply.get("ok"):
+                raise SpawnRefused(str(reply.get("error", "fork failed")))
+            self.child = int(reply["pid"])
+        except BaseException:
+            channel.close()
+            raise
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        return channel
+
+    def running(self) -> bool:
+        return self.child is not None
+
+    def kill(self) -> None:
+        child, self.child = self.child, None
+        if child is not None:
+            self.server.command({"cmd": "kill", "pid": child})
+
+    def check(self) -> None:
+        self.server.ping()
+
+    def close(self) -> None:
+        self.child = None
+        self.server.reap()

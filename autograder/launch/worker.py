@@ -1,0 +1,188 @@
+"""The trusted client of one untrusted worker: deadlines, the crash budget and framing.
+
+Every call has a wall-clock deadline; on expiry the worker's whole process group is killed and
+the next call starts a fresh worker, so a hang, a crash or an `os._exit` costs one check, not
+the submission. How the process starts is the launcher's business (launch/direct.py,
+launch/forked.py). Before a crash or a timeout is charged to the submission, the launcher
+checks its own machinery; a MachineryFault is raised instead when that is what failed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autograder.config import GradingConfig
+from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
+from autograder.launch.direct import DirectLauncher
+from autograder.launch.forked import ForkServerLauncher
+from autograder.launch.selffork import SelfForkLauncher
+from autograder.runtime import wire
+from autograder.runtime.assignment import given_files
+
+
+@dataclass
+class ProbeResult:
+    """What came back from one probe call; `status` is ok / error / timeout / crash."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    error: dict[str, str] = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:
+    given = given_files().resolve()
+    if config.selffork:
+        return SelfForkLauncher(submission, given)
+    if config.forkserver and config.limits.run_as is None:
+        return ForkServerLauncher(submission, given, config.limits, sandbox=config.sandbox, hide=config.hide)
+    # Another user runs the worker (Gradescope): a fresh interpreter started as that user.
+    return DirectLauncher(submission, given, config.limits, sandbox=config.sandbox, hide=config.hide, scratch=scratch)
+
+
+class Worker:
+    """One untrusted worker process per submission, restarted after a kill or crash."""
+
+    CRASH_BUDGET = 2
+
+    def __init__(self, submission: Path, config: GradingConfig = GradingConfig()) -> None:
+        self.limits = config.limits
+        # The submission as handed in: the trusted side reads its source (checks.expect_own_work).
+        self.submission = Path(submission).resolve()
+        self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
+        self.log_path = Path(self._tmp.name) / "output.log"
+        try:
+            self.launcher = launcher_for(Path(submission).resolve(), config, Path(self._tmp.name))
+        except BaseException:
+            self._tmp.cleanup()
+            raise
+        self.sandbox_note = self.launcher.sandbox_note
+        self.channel: Channel | None = None
+        self.starts = 0
+        self.compute_s = 0.0
+        self.fault: MachineryFault | None = None
+        # A part whose code keeps killing the worker (os._exit on import, say) is not
+        # restarted forever: after CRASH_BUDGET crashes its remaining probes fail at once.
+        self.crashes: dict[str, ProbeResult] = {}
+        self.crash_counts: dict[str, int] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def kill(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        self.launcher.kill()
+
+    def close(self) -> None:
+        try:
+            if self.fault is None:
+                self.kill()
+                self.launcher.close()
+        finally:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def output_tail(self, limit: int = 2000) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def _failed(self, status: str, kind: str, message: str, started: float, output: str = "") -> ProbeResult:
+        """The worker crashed or timed out: kill it, and make sure it was the worker's doing."""
+        self.kill()
+        self.launcher.check()
+        return ProbeResult(status, error={"type": kind, "message": message}, output=output, seconds=time.monotonic() - started)
+
+    def _start(self, started: float) -> ProbeResult | None:
+        self.kill()
+        try:
+            self.channel = self.launcher.start(self.log_path)
+        except SpawnRefused as exc:
+            self.launcher.check()  # the machinery itself must still answer
+            return ProbeResult("crash", error={"type": "WorkerError", "message": f"无法启动新的 worker（{exc}）：进程数达到上限，是否创建了过多进程？"},
+                               seconds=time.monotonic() - started)
+        self.starts += 1
+        try:
+            meta, _ = self.channel.responses.read(time.monotonic() + self.limits.startup_s)
+        except TimeoutError:
+            return self._failed("timeout", "Timeout", "worker startup timed out", started)
+        except (EOFError, wire.WireError, ValueError) as exc:
+            return self._failed("crash", "WorkerCrash", f"worker died on start ({exc})", started, self.output_tail())
+        if meta.get("ready"):
+            return None
+        return self._failed("crash", "WorkerError", "worker did not start", started)
+
+    # -- calls ---------------------------------------------------------------------------
+    def call(
+        self,
+        probe: str,
+        args: dict[str, Any] | None = None,
+        tensors: dict[str, torch.Tensor] | None = None,
+        *,
+        seed: int = 0,
+        timeout: float | None = None,
+    ) -> ProbeResult:
+        if self.fault is not None:  # the machinery is gone: the rest of this run is void
+            raise self.fault
+        started = time.monotonic()
+        part = probe.split(".", 1)[0]
+        if self.crash_counts.get(part, 0) >= self.CRASH_BUDGET:
+            last = self.crashes[part]
+            return ProbeResult(last.status, error=dict(last.error), output=last.output)
+        try:
+            result = self._call(probe, args, tensors, seed, timeout, started)
+        except MachineryFault as fault:
+            self.fault = fault
+            raise
+        if result.status == "crash":
+            self.crash_counts[part] = self.crash_counts.get(part, 0) + 1
+            self.crashes[part] = result
+        return result
+
+    def _call(self, probe, args, tensors, seed, timeout, started) -> ProbeResult:
+        if self.channel is None or not self.launcher.running():
+            failed = self._start(started)
+            if failed is not None:
+                return failed
+        limit = timeout or self.limits.probe_s
+        try:
+            self.channel.requests.write(wire.encode({"probe": probe, "args": args or {}, "seed": seed}, tensors))
+            meta, out = self.channel.responses.read(time.monotonic() + limit)
+        except TimeoutError:
+            return self._failed("timeout", "Timeout", f"{limit:.0f} s", started, self.output_tail())
+        except (EOFError, OSError, wire.WireError, ValueError) as exc:
+            return self._failed("crash", "WorkerCrash", f"worker process ended or sent garbage ({type(exc).__name__}: {exc})",
+                                started, self.output_tail())
+        # The fork server answers a ping after every probe (a socket round trip, ~0.1 ms): a
+        # submission that stopped or killed it is caught in the act, on the part it was running.
+        self.launcher.check()
+        elapsed = time.monotonic() - started
+        if meta.get("ok") is True and isinstance(meta.get("result"), dict):
+            reported = meta.get("elapsed")
+            if isinstance(reported, float) and 0 <= reported <= elapsed:
+                self.compute_s += reported  # self-reported by untrusted code: benchmarks only
+            return ProbeResult("ok", result=meta["result"], tensors=out, seconds=elapsed)
+        error = meta.get("error") if isinstance(meta.get("error"), dict) else {}
+        error = {k: str(error.get(k, "")) for k in ("type", "message", "where")}
+        return ProbeResult("error", error=error, output=self.output_tail(), seconds=elapsed)

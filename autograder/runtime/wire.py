@@ -1,0 +1,167 @@
+"""The message format between the trusted grader and an untrusted worker: plain data only.
+
+A message is a JSON object plus named tensors. On the wire:
+
+    b"CNNRNN1\\n" | u64 json_len | json utf-8 | u64 st_len | safetensors bytes
+
+JSON and safetensors are both formats whose loading cannot execute code (unlike pickle or
+`torch.load`), so whatever a submission manages to write into the pipe, the grader only ever
+gets back dicts, lists, strings, numbers and dense CPU tensors of a known dtype.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import select
+import struct
+import time
+from typing import Any, BinaryIO
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+MAGIC = b"CNNRNN1\n"
+MAX_JSON_BYTES = 4 << 20
+MAX_TENSOR_BYTES = 512 << 20
+
+Meta = dict[str, Any]
+Tensors = dict[str, torch.Tensor]
+
+
+class WireError(RuntimeError):
+    """A frame that is not a well-formed message (truncated, oversized, wrong types)."""
+
+
+def _json_safe(value: Any) -> Any:
+    """Reject anything JSON would silently coerce, and non-finite floats (JSON has none)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    raise WireError(f"not plain data: {type(value).__name__}")
+
+
+def _restore_floats(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__float__"} and value["__float__"] in ("nan", "inf", "-inf"):
+            return float(value["__float__"])
+        return {k: _restore_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore_floats(v) for v in value]
+    return value
+
+
+def plain_tensor(t: torch.Tensor) -> torch.Tensor:
+    """A dense, contiguous, CPU, plain `torch.Tensor` (drops subclasses and autograd); no copy
+    when the tensor already is one."""
+    if not isinstance(t, torch.Tensor):
+        raise WireError(f"expected a tensor, got {type(t).__name__}")
+    t = t.detach()
+    if type(t) is not torch.Tensor:
+        t = t.as_subclass(torch.Tensor)
+    if t.is_sparse or t.layout != torch.strided:
+        t = t.to_dense()
+    return t.to("cpu").contiguous()
+
+
+def _unshared(plain: Tensors) -> Tensors:
+    """safetensors stores each tensor's own bytes: a tensor that shares or only partly covers its
+    storage (a view, tied weights) is copied; the others (most of a state_dict) are not."""
+    seen: set[int] = set()
+    out = {}
+    for name, t in plain.items():
+        storage = t.untyped_storage()
+        if storage.data_ptr() in seen or storage.nbytes() != t.numel() * t.element_size() or t.storage_offset():
+            t = t.clone()
+        seen.add(t.untyped_storage().data_ptr())
+        out[name] = t
+    return out
+
+
+def encode(meta: Meta, tensors: Tensors | None = None) -> bytes:
+    body = json.dumps(_json_safe(meta), ensure_ascii=False).encode("utf-8")
+    plain = _unshared({k: plain_tensor(v) for k, v in (tensors or {}).items()})
+    blob = st_save(plain) if plain else b""
+    return MAGIC + struct.pack("<Q", len(body)) + body + struct.pack("<Q", len(blob)) + blob
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = stream.read(n)
+        if not chunk:
+            raise EOFError("stream closed mid-message")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _json_size(head: bytes) -> int:
+    """Length of the JSON part, from the first len(MAGIC) + 8 bytes of a frame."""
+    if head[: len(MAGIC)] != MAGIC:
+        raise WireError("bad frame header")
+    (n_json,) = struct.unpack("<Q", head[len(MAGIC) :])
+    if n_json > MAX_JSON_BYTES:
+        raise WireError(f"JSON part too large ({n_json} bytes)")
+    return n_json
+
+
+def _blob_size(raw: bytes) -> int:
+    (n_blob,) = struct.unpack("<Q", raw)
+    if n_blob > MAX_TENSOR_BYTES:
+        raise WireError(f"tensor part too large ({n_blob} bytes)")
+    return n_blob
+
+
+def _parse(body: bytes, blob: bytes) -> tuple[Meta, Tensors]:
+    meta = json.loads(body.decode("utf-8"))
+    if not isinstance(meta, dict):
+        raise WireError("JSON part is not an object")
+    tensors = st_load(blob) if blob else {}
+    return _restore_floats(meta), tensors
+
+
+def read_message(stream: BinaryIO) -> tuple[Meta, Tensors]:
+    n_json = _json_size(_read_exact(stream, len(MAGIC) + 8))
+    body = _read_exact(stream, n_json)
+    n_blob = _blob_size(_read_exact(stream, 8))
+    return _parse(body, _read_exact(stream, n_blob))
+
+
+class FrameReader:
+    """Reads whole messages from a pipe before a deadline (the trusted side's reader: a worker
+    that hangs or dribbles bytes cannot hold it past the deadline). TimeoutError / EOFError."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+
+    def _take(self, n: int, deadline: float) -> bytes:
+        while len(self.buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(self.fd, max(65536, n - len(self.buf)))
+            if not chunk:
+                raise EOFError("stream closed mid-message")
+            self.buf += chunk
+        out, self.buf = bytes(self.buf[:n]), self.buf[n:]
+        return out
+
+    def read(self, deadline: float) -> tuple[Meta, Tensors]:
+        n_json = _json_size(self._take(len(MAGIC) + 8, deadline))
+        body = self._take(n_json, deadline)
+        n_blob = _blob_size(self._take(8, deadline))
+        return _parse(body, self._take(n_blob, deadline))
+
+
+def decode(data: bytes) -> tuple[Meta, Tensors]:
+    return read_message(io.BytesIO(data))

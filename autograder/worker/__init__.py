@@ -1,1 +1,0 @@
-"""The untrusted side: a process that imports one submission and answers probe requests."""

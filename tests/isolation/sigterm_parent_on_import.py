@@ -1,0 +1,5 @@
+
+import os as _os
+import signal as _signal
+
+_os.kill(_os.getppid(), _signal.SIGTERM)  # the fork server (the worker's parent)

@@ -1,0 +1,94 @@
+"""The import rules of the layout (docs/ARCHITECTURE.md):
+
+* the untrusted side (`autograder/runtime/`) imports only itself;
+* `runtime/assignment.py`, the one home of the assignment's facts, imports nothing of the project;
+* nothing in `autograder/` imports `solutions/` (it is not in the wheel) or `tests/`;
+* the package has no import cycle among its module-level imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "autograder"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports(path: Path, *, top_level_only: bool) -> set[str]:
+    """Project modules imported by `path` (absolute imports of autograder / reference / solutions / tests)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    if top_level_only:  # `if TYPE_CHECKING:` blocks are not imports at run time
+        nodes = [n for n in nodes if not (isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test))]
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return {n for n in found if n.split(".")[0] in ("autograder", "reference", "solutions", "tests")}
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _existing(name: str) -> str | None:
+    """The module a dotted name refers to (`autograder.a.b` may be the function b of module a)."""
+    while name:
+        path = REPO.joinpath(*name.split("."))
+        if path.with_suffix(".py").is_file() or (path / "__init__.py").is_file():
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def test_runtime_imports_only_runtime():
+    bad = {
+        _module_name(p): sorted(n for n in _imports(p, top_level_only=False) if not n.startswith("autograder.runtime"))
+        for p in _files(PACKAGE / "runtime")
+    }
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_assignment_module_imports_nothing_of_the_project():
+    assert _imports(PACKAGE / "runtime" / "assignment.py", top_level_only=False) == set()
+
+
+def test_package_never_imports_solutions_or_tests():
+    bad = {_module_name(p): sorted(n for n in _imports(p, top_level_only=False) if n.split(".")[0] in ("solutions", "tests"))
+           for p in _files(PACKAGE)}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_no_import_cycle():
+    graph: dict[str, set[str]] = {}
+    for path in _files(PACKAGE):
+        deps = {_existing(n) for n in _imports(path, top_level_only=True)}
+        graph[_module_name(path)] = {d for d in deps if d and d.startswith("autograder")} - {_module_name(path)}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state and (cycle := visit(dep)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
