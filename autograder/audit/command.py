@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     summary = write_report(args.out, result)
     o = summary["overall"]
     rate = "n/a" if o["kill_rate"] is None else f"{100 * o['kill_rate']:.1f} %"
-    print(f"{o['mutants']} mutants in {summary['wall_seconds'] / 60:.1f} min ({summary['mutants_per_minute']}/min): "
+    print(f"{o['mutants']} mutants ({summary['graded_now']} graded now) in {summary['wall_seconds'] / 60:.1f} min ({summary['mutants_per_minute']}/min): "
           f"{o['killed']} killed, {o['survived']} survived, {o['equivalent']} equivalent; kill rate {rate}")
     for f, t in summary["functions"].items():
         if t["survived"]:

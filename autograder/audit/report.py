@@ -34,7 +34,8 @@ def summarize(result: AuditResult) -> dict:
         "parts": {p: _tally(v) for p, v in sorted(by_part.items())},
         "functions": {f: _tally(v) for f, v in sorted(by_function.items())},
         "wall_seconds": round(result.wall_seconds, 1),
-        "mutants_per_minute": round(len(result.outcomes) / minutes, 2) if minutes else None,
+        "graded_now": result.graded_now,
+        "mutants_per_minute": round(result.graded_now / minutes, 2) if minutes else None,
         "jobs": result.jobs,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.release()}",
         "survivors": [dict(o.mutant.to_dict(), checks_failed=o.failed_checks) for o in result.outcomes if o.status == "survived"],
@@ -53,8 +54,9 @@ def markdown(summary: dict, result: AuditResult) -> str:
     lines = [
         "# Mutation audit of the hidden suites",
         "",
-        f"{o['mutants']} mutants graded in {summary['wall_seconds'] / 60:.1f} minutes with {summary['jobs'] or 'all'} job(s) "
-        f"({summary['mutants_per_minute']} mutants per minute) on {summary['machine']}.",
+        f"{o['mutants']} mutants; {summary['graded_now']} graded by this run in {summary['wall_seconds'] / 60:.1f} minutes with "
+        f"{summary['jobs'] or 'all'} job(s) ({summary['mutants_per_minute']} mutants per minute; the rest resumed from "
+        f"earlier runs) on {summary['machine']}.",
         "",
         f"**Overall: {o['killed']} killed, {o['survived']} survived, {o['equivalent']} equivalent (reviewed); "
         f"kill rate {_rate(o)} of the non-equivalent mutants.**",

@@ -84,6 +84,7 @@ class AuditResult:
     wall_seconds: float
     jobs: int
     stale_equivalents: list[str] = field(default_factory=list)
+    graded_now: int = 0  # mutants graded by this run (the others were resumed from DIR/graded)
 
 
 def _materialize(root: Path, name: str, files: dict[str, str] | None = None) -> None:
@@ -114,6 +115,7 @@ def run_audit(
     for m, _ in chosen:
         by_part[m.part].append(m)
     started = time.monotonic()
+    graded_now = 0
     outcomes: list[Outcome] = []
     for part in sorted(by_part):
         subs = out / "submissions" / part
@@ -124,6 +126,8 @@ def run_audit(
             _materialize(subs, m.id, {m.file: m.source})
         if not quiet:
             print(f"{part}: grading {len(by_part[part])} mutant(s) and the solution", flush=True)
+        done = out / "graded" / part / "results"
+        graded_now += sum(not (done / f"{m.id}.json").exists() for m in by_part[part])
         results = {r.student: r for r in grade_all(subs, out / "graded" / part, jobs=jobs, quiet=quiet, parts=(part,))}
         control = results[CONTROL]
         if control.total != control.max_total:
@@ -141,4 +145,4 @@ def run_audit(
     wall = time.monotonic() - started
     known = {m.id for m, _ in everything}
     stale = sorted(i for i in equivalents if i not in known) if not (parts or functions) else []
-    return AuditResult(outcomes, wall, jobs or 0, stale)
+    return AuditResult(outcomes, wall, jobs or 0, stale, graded_now)
