@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= demo-out
+AUDIT_OUT ?= audit-out
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install weights test test-fast demo release stubs bench clean
+.PHONY: install weights test test-fast demo release stubs bench audit clean
 
 install: $(VENV)/.installed
 
@@ -32,5 +33,10 @@ demo: weights
 bench: weights
 	$(PY) benchmarks/grading_speed.py
 
+# Mutation audit of the hidden suites: every mutant of every solution region (see docs/AUDIT.md).
+# `make test` runs a fixed-seed mini audit of 40 mutants (tests/test_audit.py).
+audit: weights
+	$(PY) -m autograder audit --out $(AUDIT_OUT) -j $(JOBS)
+
 clean:
-	rm -rf $(OUT) build .pytest_cache
+	rm -rf $(OUT) $(AUDIT_OUT) build .pytest_cache

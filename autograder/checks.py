@@ -8,13 +8,17 @@ language: what was expected, what came back, and a hint at the likely bug.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
 from autograder.launch.worker import ProbeResult
+
+if TYPE_CHECKING:  # the student bundle ships checks.py without the delegation declarations' module
+    from autograder.delegation import Delegation
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,21 +89,64 @@ def _fmt_shape(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
 
 
-def tensor(result: ProbeResult, key: str, what: str) -> torch.Tensor:
-    """The tensor `key` of a probe result, or feedback saying it is missing."""
-    t = result.tensors.get(key)
-    if not isinstance(t, torch.Tensor):
-        raise CheckFailed(f"{what}: 没有得到张量（probe 结果缺少 {key!r}，或返回的不是 torch.Tensor）")
+def validate(t: torch.Tensor, what: str, *, finite: bool = True, allow_empty: bool = False, hint: str = "") -> torch.Tensor:
+    """The one place every tensor a check reads is screened: no NaN/Inf (unless `finite=False`)
+    and not empty (unless `allow_empty`). Shapes and dtypes are compared by `expect_shape`,
+    `expect_dtype`, `expect_close` and `expect_indices` against what the check expects."""
+    if t.numel() == 0 and not allow_empty:
+        raise CheckFailed(_with_hint(f"{what}: 结果是空的（形状 {_fmt_shape(t.shape)}，没有任何元素）", hint))
+    if finite and (t.is_floating_point() or t.is_complex()):
+        bad = int((~torch.isfinite(t.detach())).sum())
+        if bad:
+            raise CheckFailed(_with_hint(f"{what}: 结果里有 {bad} 个 NaN/Inf", hint))
     return t
 
 
-def value(result: ProbeResult, key: str, what: str, kind: type | tuple[type, ...] = (int, float)) -> Any:
+def tensor(result: ProbeResult, key: str, what: str, *, finite: bool = True, allow_empty: bool = False) -> torch.Tensor:
+    """The tensor `key` of a probe result, validated (see `validate`), or feedback saying it is missing."""
+    t = result.tensors.get(key)
+    if not isinstance(t, torch.Tensor):
+        raise CheckFailed(f"{what}: 没有得到张量（probe 结果缺少 {key!r}，或返回的不是 torch.Tensor）")
+    return validate(t, what, finite=finite, allow_empty=allow_empty)
+
+
+def _nonfinite(v: Any) -> bool:
+    if isinstance(v, float):
+        return not math.isfinite(v)
+    if isinstance(v, (list, tuple)):
+        return any(_nonfinite(x) for x in v)
+    if isinstance(v, dict):
+        return any(_nonfinite(x) for x in v.values())
+    return False
+
+
+def value(result: ProbeResult, key: str, what: str, kind: type | tuple[type, ...] = (int, float), *, allow_empty: bool = False) -> Any:
+    """The plain value `key` of a probe result: of type `kind`, no NaN/Inf anywhere in it, and
+    (for a list or dict) not empty unless `allow_empty`."""
     v = result.result.get(key)
     if isinstance(v, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
         raise CheckFailed(f"{what}: 期望 {kind}，得到 bool")
     if not isinstance(v, kind):
         raise CheckFailed(f"{what}: 期望返回 {getattr(kind, '__name__', kind)}，得到 {type(v).__name__}")
+    if _nonfinite(v):
+        raise CheckFailed(f"{what}: 结果里有 NaN/Inf")
+    if isinstance(v, (list, dict)) and not v and not allow_empty:
+        raise CheckFailed(f"{what}: 结果是空的")
     return v
+
+
+def expect_indices(idx: torch.Tensor, shape: Sequence[int], n: int, what: str, hint: str = "", distinct: bool = True) -> None:
+    """Indices into a collection of `n` items: int64, the expected shape, in [0, n), and (with
+    `distinct`) no index twice in a row."""
+    expect_shape(idx, shape, what, hint)
+    expect_dtype(idx, torch.int64, what, "下标应为 int64（torch.long），torch.topk / argmax 返回的 indices 就是。")
+    rows = torch.atleast_2d(idx)
+    if not bool(((rows >= 0) & (rows < n)).all()):
+        raise CheckFailed(_with_hint(f"{what}: 下标超出范围 [0, {n})，得到最小 {int(rows.min())}、最大 {int(rows.max())}", hint))
+    if distinct:
+        for row, r in enumerate(rows.tolist()):
+            if len(set(r)) != len(r):
+                raise CheckFailed(_with_hint(f"{what}: 第 {row} 行里同一个下标出现了不止一次: {r}", hint))
 
 
 def expect_shape(actual: torch.Tensor, shape: Sequence[int], what: str, hint: str = "") -> None:
@@ -195,3 +242,25 @@ def expect_state_shapes(actual: Any, expected: dict[str, Sequence[int]], what: s
         k = misshapen[0]
         parts.append(f"形状不同的键 {len(misshapen)} 个，例如 {k}: 期望 {_fmt_shape(want[k])}，得到 {got[k]}")
     raise CheckFailed(_with_hint(f"{what}: state_dict 与 torchvision 不一致。" + "；".join(parts), hint))
+
+
+def expect_own_work(worker: Any, declared: "Delegation") -> None:
+    """Fail when the submission hands the exercise's work to a declared library call. Decided
+    here, from the submission's source text (parsed with `ast`, never imported)."""
+    from pathlib import Path
+
+    from autograder.delegation import find_uses
+
+    path = Path(worker.submission) / declared.file
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # a missing or unreadable file fails the probes themselves, with their own feedback
+    uses = find_uses(source, declared.names)
+    if uses:
+        u = uses[0]
+        where = f"（{u.where} 里）" if u.where else ""
+        more = f"（另有 {len(uses) - 1} 处）" if len(uses) > 1 else ""
+        raise CheckFailed(_with_hint(
+            f"{declared.exercise} 要求自己实现，但 {declared.file} 第 {u.line} 行{where}用了库里现成的 {u.call}: {u.code}{more}",
+            declared.note or f"这个练习要你自己写出 {declared.exercise} 的计算，不能交给 {u.call}。"))

@@ -13,6 +13,7 @@ VERBS = (
     "autograder.demo.command",
     "autograder.nbgrader.command",
     "autograder.gradescope.command",
+    "autograder.audit.command",
     "autograder.similarity.command",
 )
 

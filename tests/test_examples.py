@@ -1,21 +1,28 @@
 """Every realistic wrong submission loses exactly the points of the checks aimed at its bug;
-the solution scores 100 and the stubs 0 with "not implemented" feedback on every check."""
+the solution scores 100, the stubs 0 with "not implemented" feedback on every check, and the
+correct variants written differently from the solution (examples/correct_variants/) 100: the
+false-failure guard, bundled into few submissions so that it costs one more grading."""
 
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 import pytest
 
 from autograder.catalog import checks_of
-from autograder.examples import build_examples, mutants
+
+from autograder.examples import VARIANTS, build_examples, mutants, variant_bundles
 from autograder.grade.batch import grade_all
 
 MUTANTS = {m.name: m for m in mutants()}
+BUNDLES = variant_bundles()
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("examples")
-    subs = build_examples(root / "subs")
+    subs = build_examples(root / "subs", variants=True)
     return {r.student: r for r in grade_all(subs, root / "out", quiet=True)}
 
 
@@ -47,6 +54,27 @@ def test_wrong_submission_fails_exactly_its_checks(graded, name):
     failed = sorted(c.check for c in r.checks if c.status != "passed")
     assert failed == sorted(MUTANTS[name].fails), {c.check: c.message for c in r.checks if c.status != "passed"}
     assert r.total == 100 - sum(c.max_score for c in r.checks if c.check in MUTANTS[name].fails)
+
+
+def test_at_least_12_correct_variants_over_all_five_parts():
+    variants = mutants(VARIANTS)
+    assert len(variants) >= 12
+    assert set(Counter(v.file.split("_", 1)[0] for v in variants)) == {f"part{i}" for i in range(1, 6)}
+    assert all(not v.fails for v in variants)
+
+
+@pytest.mark.parametrize("bundle", sorted(BUNDLES))
+def test_correct_variants_score_100(graded, bundle):
+    r = graded[bundle]
+    lost = {c.check: c.message[:300] for c in r.checks if c.status != "passed"}
+    assert r.total == 100, (f"correct variants {[v.name for v in BUNDLES[bundle]]} lose points", lost)
+
+
+@pytest.mark.parametrize("name, call", [("delegates_lstm_cell", "torch.lstm_cell"),
+                                        ("delegates_basic_block", "torchvision.models.resnet.BasicBlock.forward")])
+def test_delegation_feedback_names_the_call_and_the_line(graded, name, call):
+    messages = [c.message for c in graded[name].checks if c.status != "passed"]
+    assert messages and all(call in m and re.search(r"第 \d+ 行", m) for m in messages), messages
 
 
 def test_same_results_whatever_the_number_of_workers(graded, tmp_path):

@@ -60,6 +60,8 @@ class Worker:
 
     def __init__(self, submission: Path, config: GradingConfig = GradingConfig()) -> None:
         self.limits = config.limits
+        # The submission as handed in: the trusted side reads its source (checks.expect_own_work).
+        self.submission = Path(submission).resolve()
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         try:

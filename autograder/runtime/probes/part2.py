@@ -90,6 +90,57 @@ def truncate(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]
     return {"same_object": backbone is model}, {"embedding": embedding, "original": original}
 
 
+class _Layout(nn.Module):
+    """A small model with the attributes of one classifier layout (`fc`, `classifier`, neither)."""
+
+    def __init__(self, layout: str) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 6, 3, bias=False), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        head = {
+            "classifier_linear": lambda: nn.Linear(6, 4),  # densenet-style: the classifier is the Linear
+            "classifier_no_linear": lambda: nn.Sequential(nn.Dropout(0.2), nn.ReLU()),  # nothing to remove
+            "classifier_sequential_of_one": lambda: nn.Sequential(nn.Linear(6, 4)),
+            "classifier_empty": lambda: nn.Sequential(),
+            "classifier_module_list": lambda: nn.ModuleList([nn.Linear(6, 4)]),  # not a Sequential: unsupported
+            "fc_not_linear": lambda: nn.Sequential(nn.Linear(6, 4), nn.ReLU()),
+        }
+        if layout in ("fc_not_linear",):
+            self.fc = head[layout]()
+        elif layout in head:
+            self.classifier = head[layout]()
+        self.layout = layout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        for name in ("fc", "classifier"):
+            if hasattr(self, name):
+                x = getattr(self, name)(x)
+        return x
+
+
+@probe("part2.truncate_layouts")
+def truncate_layouts(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
+    """truncate_backbone on small models of other layouts: what it raises, or the embedding."""
+    m = ctx.module("part2")
+    raised: dict[str, str | None] = {}
+    out: Tensors = {}
+    for layout in args["layouts"]:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = _Layout(layout).eval()
+        try:
+            backbone = _module(m.truncate_backbone(model), "truncate_backbone(model)")
+        except NotImplementedError:
+            raise  # "not implemented" feedback, as every other probe gives
+        except Exception as exc:  # the check grades which exception, if any
+            raised[layout] = type(exc).__name__
+            continue
+        raised[layout] = None
+        with torch.no_grad():
+            out[f"embedding.{layout}"] = as_tensor(backbone.eval()(tensors["x"]), "truncate_backbone(model)(x)")
+    return {"raised": raised}, out
+
+
 @probe("part2.freeze")
 def freeze(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     """freeze on a fresh (train-mode) model, then forward passes: flags, modes, BN buffers."""

@@ -14,17 +14,27 @@ from autograder.checks import (
     expect_at_least,
     expect_close,
     expect_equal,
+    expect_own_work,
     expect_state_shapes,
     expect_true,
     require_ok,
     tensor,
     value,
 )
+from autograder.delegation import Delegation
 from autograder.expect import cached
 from autograder.suites.inputs import SEEDS, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
 
 SEED = SEEDS["hidden"]
+
+# The blocks, the shortcut and the stage assembly are the student's own work: torchvision's
+# classes (or their methods) anywhere in part1_resnet.py fail every check of part 1's blocks.
+RESIDUAL_BLOCKS = Delegation(
+    "projection_shortcut / BasicBlock / Bottleneck / ResNet._make_layer", "part1_resnet.py",
+    tuple(f"torchvision.models.{p}{n}" for p in ("", "resnet.")
+          for n in ("BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "_resnet")),
+    "课程要你自己写出 residual block：不要用 torchvision.models.resnet 里现成的 BasicBlock / Bottleneck / ResNet（类、子类或它们的 forward）。")
 
 
 
@@ -39,6 +49,7 @@ def _reference_block(cls: str, inplanes: int, planes: int, stride: int, seed: in
 
 def _block_case(worker, cls: str, inplanes: int, planes: int, stride: int, seed: int):
     """Run the student's block on the grader's weights and inputs; return (result, expected)."""
+    expect_own_work(worker, RESIDUAL_BLOCKS)
     block = _reference_block(cls, inplanes, planes, stride, seed)
     x = randn(2, inplanes, 8, 8, seed=seed + 1)
 
@@ -58,21 +69,41 @@ def _block_case(worker, cls: str, inplanes: int, planes: int, stride: int, seed:
 
 @check("part1.projection_shortcut_identity", 1, "projection_shortcut 在形状不变时返回 None")
 def test_projection_shortcut_none(worker):
+    expect_own_work(worker, RESIDUAL_BLOCKS)
     r = require_ok(worker.call("part1.projection_shortcut", {"in_planes": 16, "out_planes": 16, "stride": 1}))
     expect_true(r.result.get("none") is True, "projection_shortcut(16, 16, stride=1) 应返回 None（恒等捷径 identity shortcut）",
                 "输入输出形状完全相同时，捷径直接用 x 本身，不需要 1x1 卷积。")
 
 
-@check("part1.projection_shortcut_layers", 1, "projection_shortcut 是 1x1 卷积 + BatchNorm")
+# (in_planes, out_planes, stride): the widths change, only the stride changes, only the widths change.
+PROJECTIONS = [(8, 16, 2), (16, 16, 2), (8, 16, 1)]
+
+
+@check("part1.projection_shortcut_layers", 1, "projection_shortcut 在通道数或 stride 改变时是 1x1 卷积（带 stride）+ BatchNorm，输出与 torchvision 一致")
 def test_projection_shortcut_layers(worker):
-    r = require_ok(worker.call("part1.projection_shortcut", {"in_planes": 8, "out_planes": 16, "stride": 2}))
-    if r.result.get("none"):
-        raise CheckFailed("projection_shortcut(8, 16, stride=2) 返回了 None，但通道数和空间尺寸都变了，需要投影块 (projection block)")
-    kinds = [kind for _, kind in r.result.get("structure", [])]
-    expect_equal(kinds, ["Conv2d", "BatchNorm2d"], "projection_shortcut 的子模块",
-                 "torchvision 的写法是 nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))，BatchNorm 不能少。")
-    expect_equal(r.result.get("state_keys"), ["0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight"],
-                 "projection_shortcut 的 state_dict 键", "卷积不带 bias (bias=False)，后面接 BatchNorm2d。")
+    expect_own_work(worker, RESIDUAL_BLOCKS)
+    for k, (cin, cout, stride) in enumerate(PROJECTIONS):
+        call = f"projection_shortcut({cin}, {cout}, stride={stride})"
+        seed = SEED + 5 + k
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            proj = randomize_batchnorm(ref.projection_shortcut(cin, cout, stride), seed).eval()
+        x = randn(2, cin, 8, 8, seed=seed + 1)
+        exp = cached(f"part1.projection.{cin}.{cout}.{stride}.{seed}", lambda: {"out": proj(x).detach()})
+        grad_out = randn(*exp["out"].shape, seed=seed + 2)
+        r = require_ok(worker.call("part1.projection_shortcut", {"in_planes": cin, "out_planes": cout, "stride": stride},
+                                   {"x": x, "grad_out": grad_out, **prefixed(proj.state_dict())}))
+        if r.result.get("none"):
+            raise CheckFailed(f"{call} 返回了 None，但输出形状变了（"
+                              + ("stride 不为 1，空间尺寸减半" if stride != 1 else "通道数变了") + "），需要投影块 (projection block)\n"
+                              "提示: 只有 stride == 1 且 in_planes == out_planes 时才返回 None；两个条件缺一不可。")
+        kinds = [kind for _, kind in r.result.get("structure", [])]
+        expect_equal(kinds, ["Conv2d", "BatchNorm2d"], f"{call} 的子模块",
+                     "torchvision 的写法是 nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))，BatchNorm 不能少。")
+        expect_equal(r.result.get("state_keys"), ["0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight"],
+                     f"{call} 的 state_dict 键", "卷积不带 bias (bias=False)，后面接 BatchNorm2d。")
+        expect_close(tensor(r, "out", f"{call}(x)"), exp["out"], f"{call}(x)，x: [2, {cin}, 8, 8]", atol=1e-5, rtol=1e-4,
+                     hint="1x1 卷积要带上 stride（conv1x1(in_planes, out_planes, stride)），输出才是 [B, out_planes, H / stride, W / stride]。")
 
 
 @check("part1.basic_block_identity", 2, "BasicBlock（恒等块）前向输出与 torchvision 一致")
@@ -98,6 +129,7 @@ def test_basic_block_gradient(worker):
 
 @check("part1.bottleneck_structure", 2, "Bottleneck 的结构：expansion=4，层与形状同 torchvision，stride 在 3x3 的 conv2 上")
 def test_bottleneck_structure(worker):
+    expect_own_work(worker, RESIDUAL_BLOCKS)
     r = require_ok(worker.call("part1.block_layout", {"cls": "Bottleneck", "inplanes": 32, "planes": 16, "stride": 2, "projection": True}))
     expect_equal(r.result.get("expansion"), 4, "Bottleneck.expansion", "bottleneck 的输出通道是 planes * 4：类属性 expansion = 4。")
     block = ref.block("Bottleneck", 32, 16, 2)
@@ -137,6 +169,7 @@ def _reference_resnet(arch: str, seed: int) -> torch.nn.Module:
 def _resnet_case(worker, arch: str, seed: int, hint: str) -> None:
     """The student's `arch()` (its `_make_layer`, torchvision's blocks inside the probe) loads
     torchvision's state_dict with strict=True and reproduces torchvision's output."""
+    expect_own_work(worker, RESIDUAL_BLOCKS)
     net = _reference_resnet(arch, seed)
     x = randn(1, 3, 64, 64, seed=seed + 1)
 

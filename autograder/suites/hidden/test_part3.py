@@ -8,7 +8,8 @@ import random
 import torch
 
 import reference.lstm as ref
-from autograder.checks import CheckFailed, check, expect_close, expect_equal, expect_shape, require_ok, tensor, value
+from autograder.checks import CheckFailed, check, expect_close, expect_equal, expect_own_work, expect_shape, require_ok, tensor, value
+from autograder.delegation import Delegation
 from autograder.expect import cached
 from autograder.suites.inputs import SEEDS, prefixed, randn
 
@@ -122,6 +123,14 @@ def test_build_vocab_limits(worker):
 # --------------------------------------------------------------------------- LSTM cell
 
 I, H, B = 5, 7, 4
+# The cell is written from the gate equations: torch's fused kernels or its LSTM modules anywhere
+# in part3_lstm.py fail every LSTMCell check.
+LSTM_CELL = Delegation(
+    "LSTMCell.forward", "part3_lstm.py",
+    ("torch.lstm_cell", "torch._VF.lstm_cell", "torch._C._VariableFunctions.lstm_cell", "torch.ops.aten.lstm_cell",
+     "torch.lstm", "torch._VF.lstm", "torch.nn.LSTMCell", "torch.nn.LSTM", "torch.nn.modules.LSTMCell", "torch.nn.modules.LSTM",
+     "torch.nn.modules.rnn", "torch.nn.quantized", "torch.ao.nn"),
+    "课件要求按门控公式 (i, f, g, o) 手写一步 LSTM：不要调用 torch.lstm_cell / torch._VF.lstm_cell，也不要借用 nn.LSTMCell / nn.LSTM 来算。")
 FWD = ref.LSTM_CELL_ATOL_FP32, ref.LSTM_CELL_RTOL_FP32
 GATES_HINT = ("gates = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh，按 PyTorch 的顺序 i, f, g, o 沿第 1 维切成 4 块；"
               "i、f、o 用 sigmoid，g 用 tanh；c' = f * c + i * g，h' = o * tanh(c')。")
@@ -135,6 +144,7 @@ def _reference_cell(seed: int, input_size: int = I, hidden_size: int = H, dtype:
 
 
 def _cell_case(worker, with_state: bool, backward: bool, seed: int):
+    expect_own_work(worker, LSTM_CELL)
     cell = _reference_cell(seed)
     x = randn(B, I, seed=seed + 1)
     h0, c0 = randn(B, H, seed=seed + 2), randn(B, H, seed=seed + 3)
@@ -193,6 +203,7 @@ def test_lstm_cell_gradient(worker):
 
 @check("part3.lstm_cell_float64_sequence", 1, "LSTMCell 在 float64 下沿时间展开（从 state=None 开始）与 nn.LSTM 一致")
 def test_lstm_cell_float64_sequence(worker):
+    expect_own_work(worker, LSTM_CELL)
     seed, i, h, b, t = SEED + 30, 3, 4, 2, 6
     cell = _reference_cell(seed, i, h, torch.float64)
     x = randn(b, t, i, seed=seed + 1, dtype=torch.float64)

@@ -90,6 +90,10 @@ def test_make_clm_batch(worker):
 
 
 # --------------------------------------------------------------------------- clm_loss
+# Library delegation: F.cross_entropy(..., ignore_index=pad_id) is ALLOWED in clm_loss. The
+# exercise is the shift-by-one objective and the padding mask, which the checks below grade
+# (including the all-padding case, where F.cross_entropy alone returns NaN); the lecture itself
+# computes the loss with nn.CrossEntropyLoss.
 
 
 def _padded_targets(lengths: list[int], width: int, seed: int, pad_id: int) -> torch.Tensor:
@@ -172,6 +176,13 @@ def test_clm_loss_padding(worker):
         expect_close(_loss(r, 0, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
         what = f"右侧多补 3 列 padding 后的 clm_loss(..., pad_id={pad_id})"
         expect_close(_loss(r, 1, what), exp["loss"], what + "（应与不补时相同）", atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
+    # Exactly one real target: the mean is that target's loss, not half of it.
+    targets = _padded_targets([1, 0], 3, SEED + 32, PAD)
+    logits = _logits(2, 3, SEED + 33)
+    r = _loss_call(worker, [(logits, targets)], PAD)
+    exp = _reference_loss(f"padding.one.{SEED}", logits, targets, PAD)
+    what = f"clm_loss(logits [2, 3, {V}], targets（只有 1 个非 pad 标签）, pad_id={PAD})"
+    expect_close(_loss(r, 0, what), exp["loss"], what, atol=ref.LOSS_ATOL, rtol=1e-5, hint=hint)
 
 
 @check("part4.clm_loss_all_pad", 1, "clm_loss 在全部标签都是 padding 时返回 0（连在计算图上，梯度为 0），不是 NaN")
@@ -348,6 +359,7 @@ EOS_CALLS = [
     {"prefix": [BOS, 5], "max_new_tokens": 10, "temperature": 0.0, "eos_id": EOS},
     {"prefix": [BOS, 5, 8], "max_new_tokens": 10, "temperature": 1.0, "eos_id": EOS, "seed": 3},
     {"prefix": [BOS], "max_new_tokens": 4, "temperature": 0.0, "eos_id": None},
+    {"prefix": [BOS], "max_new_tokens": 4, "temperature": 0.0, "eos_id": 7},  # an eos_id the model never says
 ]
 
 
@@ -358,11 +370,43 @@ def test_generate_eos(worker):
         # The model all but always says <eos> next (probability 1 - 1e-20): greedy and sampling
         # alike must stop right after it.
         model.head.bias[EOS] += 50.0
-    hint = "把新 token 接到结果末尾之后，若它等于 eos_id（且 eos_id 不是 None）就 break；eos_id 为 None 时不要提前停止。"
+    hint = "把新 token 接到结果末尾之后，若它等于 eos_id（且 eos_id 不是 None）就 break；eos_id 为 None 或没有生成 eos_id 时不要提前停止。"
     outputs = _generate(worker, model, EOS_CALLS, hint)
     for call, got in zip(EOS_CALLS, outputs):
-        n_new = call["max_new_tokens"] if call["eos_id"] is None else 1
+        n_new = call["max_new_tokens"] if call["eos_id"] != EOS else 1
         expect_equal(got, call["prefix"] + [EOS] * n_new, _call_text(call) + "（这个模型几乎总是预测 <eos>）", hint)
+
+
+SAMPLING_CALLS = [
+    {"prefix": [BOS, 7], "max_new_tokens": 10, "temperature": t, "eos_id": None, "seed": seed}
+    for t, seed in ((0.5, 11), (1.0, 12), (2.0, 13), (3.0, 14))
+]
+
+
+def _sampled_expected(model: ref.LSTMLanguageModel, call: dict) -> list[int]:
+    """The reference's sampled continuation; refuses inputs where float64 logits (a different
+    round-off, as another correct implementation has) would sample another token."""
+    out = []
+    for dtype in (torch.float32, torch.float64):
+        m = model.to(dtype)
+        out.append(ref.generate(m, call["prefix"], call["max_new_tokens"], call["temperature"],
+                                generator=torch.Generator().manual_seed(call["seed"]), eos_id=call["eos_id"]))
+    model.to(torch.float32)
+    if out[0] != out[1]:
+        raise RuntimeError(f"grader input too close to a sampling boundary ({call}): pick another seed")
+    return out[0]
+
+
+@check("part4.generate_temperature", 1, "generate 在 temperature > 0 时按 softmax(logits / temperature) 用给定的 generator 采样")
+def test_generate_temperature(worker):
+    model = _reference_model(SEED + 62, GEN_V, GEN_E, GEN_H, scale=1.5)
+    exp = cached(f"part4.sampled.{SEED}", lambda: {
+        f"out.{k}": torch.tensor(_sampled_expected(model, call)) for k, call in enumerate(SAMPLING_CALLS)})
+    hint = ("temperature > 0 时：probs = softmax(logits / temperature)（是除以 temperature，不是乘），"
+            "next_id = torch.multinomial(probs, 1, generator=generator)；随机数只来自传入的 generator，每步只采样一次。")
+    outputs = _generate(worker, model, SAMPLING_CALLS, hint)
+    for k, (call, got) in enumerate(zip(SAMPLING_CALLS, outputs)):
+        expect_equal(got, exp[f"out.{k}"].tolist(), _call_text(call) + f"，generator 种子 {call['seed']}", hint)
 
 
 # --------------------------------------------------------------------------- pretraining
@@ -378,7 +422,7 @@ def _grading_inputs() -> dict[str, torch.Tensor]:
     return cached("part4.grading_inputs", compute)
 
 
-@check("part4.pretraining", 3, f"用你的 forward + make_clm_batch + clm_loss 做小规模 CLM 预训练后，留出集交叉熵 <= {ref.GRADING_HELDOUT_CE_MAX} nats")
+@check("part4.pretraining", 2, f"用你的 forward + make_clm_batch + clm_loss 做小规模 CLM 预训练后，留出集交叉熵 <= {ref.GRADING_HELDOUT_CE_MAX} nats")
 def test_pretraining(worker):
     data = _grading_inputs()
     vocab_size = data["state.embedding.weight"].shape[0]

@@ -1,0 +1,151 @@
+"""Library delegation, decided on the trusted side from the submission's source (parsed, never run).
+
+An exercise may declare the library calls that would do its own work: an LSTM cell written from
+the gate equations must not hand the step to `torch.lstm_cell`, a residual block written by the
+student must not be torchvision's. `find_uses` resolves what each name in the file refers to:
+import aliases (`import torch as T`, `from torch import lstm_cell as f`), assignments
+(`f = torch._VF.lstm_cell`, `forward = BasicBlock.forward` in a class body), class bases,
+`getattr(x, "literal")`, `x.__dict__["literal"]` and `importlib.import_module("literal")`.
+Everything else in the file (`nn.Conv2d` in a block, `nn.LSTM` in part 4) is not looked at.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Use:
+    call: str  # the library name it resolves to, e.g. torch.lstm_cell
+    line: int
+    where: str  # enclosing function or class, "" at module level
+    code: str  # the source line, stripped
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """The library names that would do an exercise's work: a use anywhere in `file` fails it."""
+
+    exercise: str  # as the student knows it, e.g. "LSTMCell.forward"
+    file: str
+    names: tuple[str, ...]  # fully qualified; a use matches the name or anything under it
+    note: str = ""  # why, in the course's words (Chinese)
+
+
+class _Resolver(ast.NodeVisitor):
+    def __init__(self, source: str) -> None:
+        self.aliases: dict[str, str] = {}
+        self.lines = source.splitlines()
+        self.uses: list[tuple[str, ast.AST, str]] = []
+        self.stack: list[str] = []
+
+    # --------------------------------------------------------------- naming
+    def resolve(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[-1], ast.Constant):
+            fn = self.resolve(node.func)
+            literal = node.args[-1].value
+            if fn in ("getattr", "builtins.getattr") and len(node.args) >= 2 and isinstance(literal, str):
+                base = self.resolve(node.args[0])
+                return f"{base}.{literal}" if base else None
+            if fn in ("importlib.import_module", "__import__", "builtins.__import__") and isinstance(literal, str):
+                return literal
+        if isinstance(node, ast.Call) and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and self.resolve(node.func) in ("getattr", "builtins.getattr") and isinstance(node.args[1].value, str):
+            base = self.resolve(node.args[0])
+            return f"{base}.{node.args[1].value}" if base else None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            base = self.resolve(node.value)
+            if base and base.endswith(".__dict__"):
+                return f"{base[: -len('.__dict__')]}.{node.slice.value}"
+        return None
+
+    def _record(self, node: ast.AST) -> None:
+        name = self.resolve(node)
+        if name:
+            self.uses.append((name, node, ".".join(self.stack)))
+
+    # --------------------------------------------------------------- bindings
+    def visit_Import(self, node: ast.Import) -> None:
+        for a in node.names:
+            if a.asname:
+                self.aliases[a.asname] = a.name
+            else:
+                self.aliases.setdefault(a.name.split(".")[0], a.name.split(".")[0])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level or not node.module:
+            return  # the submission's own package
+        for a in node.names:
+            if a.name == "*":
+                self.uses.append((f"{node.module}.*", node, ".".join(self.stack)))
+            else:
+                self.aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                self.uses.append((f"{node.module}.{a.name}", node, ".".join(self.stack)))
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        name = self.resolve(node.value)
+        for target in node.targets:
+            if isinstance(target, ast.Name) and name and not name.startswith(target.id):
+                self.aliases[target.id] = name
+            self.visit(target)
+
+    def _scoped(self, node: ast.AST, name: str) -> None:
+        self.stack.append(name)
+        self.generic_visit(node)
+        self.stack.pop()
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for base in node.bases:
+            self._record(base)
+        self._scoped(node, node.name)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._scoped(node, node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    # --------------------------------------------------------------- references
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._record(node)
+        self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self._record(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._record(node)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        self._record(node)
+        self.generic_visit(node)
+
+
+def _matches(name: str, declared: str) -> bool:
+    if name.endswith(".*"):  # a star import of a module that holds the declared name
+        return declared.startswith(name[:-1])
+    return name == declared or name.startswith(declared + ".")
+
+
+def find_uses(source: str, names: tuple[str, ...]) -> list[Use]:
+    """Every place in `source` whose reference resolves to one of `names` (one per line and name)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []  # the import itself fails in the worker and the checks say so
+    r = _Resolver(source)
+    r.visit(tree)
+    found: dict[tuple[int, str], Use] = {}
+    for name, node, where in r.uses:
+        hit = next((d for d in names if _matches(name, d)), None)
+        line = getattr(node, "lineno", 0)
+        if hit and (line, hit) not in found:
+            found[(line, hit)] = Use(name if not name.endswith(".*") else name, line, where, r.lines[line - 1].strip() if line else "")
+    return sorted(found.values(), key=lambda u: u.line)
