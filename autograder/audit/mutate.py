@@ -166,7 +166,9 @@ def _statement_deletions(node: ast.stmt) -> Iterator[tuple[str, ast.AST]]:
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.If, ast.Return, ast.For, ast.With, ast.Try, ast.Raise)):
         yield "delete-statement", ast.Pass()
     if isinstance(node, ast.If) and node.orelse:
-        m = copy.deepcopy(node); m.orelse = []; yield "drop-else", m
+        m = copy.deepcopy(node)
+        m.orelse = []
+        yield "drop-else", m
     if isinstance(node, ast.With) and len(node.items) == 1 and _name(node.items[0].context_expr).startswith(NO_GRAD):
         pass  # handled by the call mutation (no_grad -> enable_grad) so the body keeps its lines
 
