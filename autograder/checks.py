@@ -247,14 +247,10 @@ def expect_state_shapes(actual: Any, expected: dict[str, Sequence[int]], what: s
 def expect_own_work(worker: Any, declared: "Delegation") -> None:
     """Fail when the submission hands the exercise's work to a declared library call. Decided
     here, from the submission's source text (parsed with `ast`, never imported)."""
-    from pathlib import Path
-
     from autograder.delegation import find_uses
 
-    path = Path(worker.submission) / declared.file
-    try:
-        source = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    source = worker.sources.get(declared.file)
+    if source is None:
         return  # a missing or unreadable file fails the probes themselves, with their own feedback
     uses = find_uses(source, declared.names)
     if uses:

@@ -24,7 +24,7 @@ from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
 from autograder.launch.selffork import SelfForkLauncher
 from autograder.runtime import wire
-from autograder.runtime.assignment import given_files
+from autograder.runtime.assignment import GRADED_FILES, given_files
 
 
 @dataclass
@@ -41,6 +41,13 @@ class ProbeResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:
@@ -60,8 +67,11 @@ class Worker:
 
     def __init__(self, submission: Path, config: GradingConfig = GradingConfig()) -> None:
         self.limits = config.limits
-        # The submission as handed in: the trusted side reads its source (checks.expect_own_work).
         self.submission = Path(submission).resolve()
+        # The graded sources as handed in, read before any of the submission's code runs: the
+        # trusted side judges them (checks.expect_own_work), and a worker that may write to its
+        # folder (direct launch) cannot rewrite what is judged.
+        self.sources = {name: _read_text(self.submission / name) for name in GRADED_FILES}
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         try:
