@@ -213,8 +213,8 @@ def bench_check() -> dict:
         return round(time.perf_counter() - start, 2)
 
     timed(["part1"])  # warm the expectation-free caches (bytecode, weights) once
-    floor = min(bare_import() for _ in range(3))
-    parts = {f"check_{part}_s": min(timed([part]) for _ in range(2)) for part in PARTS}
+    floor = min(bare_import() for _ in range(2))
+    parts = {f"check_{part}_s": timed([part]) for part in PARTS}
     return {"check_all_parts_s": timed([]), **parts, "check_one_part_s": parts["check_part3_s"], "bare_import_torch_torchvision_s": floor,
             "check_over_bare_import": {part: round(parts[f"check_{part}_s"] / floor, 2) for part in PARTS}}
 

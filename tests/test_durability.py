@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder.catalog import checks_of
+
 REPO = Path(__file__).resolve().parents[1]
+PART1_MAX = sum(m.points for m in checks_of("hidden") if m.group == "part1")
 STUDENTS = [f"s{i}" for i in range(6)]
 
 
@@ -61,7 +64,7 @@ def test_kill_minus_9_then_rerun_gives_a_complete_gradebook(subs: Path, tmp_path
     results = sorted((out / "results").iterdir())
     assert [p.name for p in results] == [f"{s}.json" for s in STUDENTS]  # no leftovers, no tmp files
     totals = {json.loads(p.read_text())["student"]: json.loads(p.read_text())["total"] for p in results}
-    assert totals == {s: (30.0 if i % 2 == 0 else 0.0) for i, s in enumerate(STUDENTS)}
+    assert totals == {s: (PART1_MAX if i % 2 == 0 else 0.0) for i, s in enumerate(STUDENTS)}
     rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
     assert [r["student"] for r in rows] == STUDENTS
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -87,7 +90,7 @@ def test_unreadable_submission_gets_a_row_and_loses_nothing(subs: Path, tmp_path
     assert broken["total"] == 0 and expected in broken["problem"]
     for i, student in enumerate(STUDENTS):
         if student != "s1":
-            assert json.loads((out / "results" / f"{student}.json").read_text())["total"] == (30.0 if i % 2 == 0 else 0.0)
+            assert json.loads((out / "results" / f"{student}.json").read_text())["total"] == (PART1_MAX if i % 2 == 0 else 0.0)
 
 
 def test_a_failing_grader_records_nothing_and_says_so(subs: Path, tmp_path: Path):
