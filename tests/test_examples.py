@@ -6,7 +6,7 @@ false-failure guard, bundled into few submissions so that it costs one more grad
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 
@@ -14,16 +14,35 @@ from autograder.catalog import checks_of
 
 from autograder.examples import VARIANTS, build_examples, mutants, variant_bundles
 from autograder.grade.batch import grade_all
+from autograder.runtime.assignment import part_of
 
 MUTANTS = {m.name: m for m in mutants()}
 BUNDLES = variant_bundles()
 
 
+def _by_part() -> dict[str, list[str]]:
+    parts: dict[str, list[str]] = defaultdict(list)
+    for m in MUTANTS.values():
+        parts[part_of(m.file)].append(m.name)
+    return parts
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """The solution, the stubs and the bundles of correct variants on every part; each wrong
+    submission on its own part only (it differs from the solution in that part's file alone, and
+    every check a wrong example lists belongs to that part: test_listed_checks_belong_to_the_part)."""
     root = tmp_path_factory.mktemp("examples")
-    subs = build_examples(root / "subs", variants=True)
-    return {r.student: r for r in grade_all(subs, root / "out", quiet=True)}
+    full = build_examples(root / "full", ["solution", "stubs"], variants=True)
+    results = {r.student: r for r in grade_all(full, root / "out-full", quiet=True)}
+    for part, names in sorted(_by_part().items()):
+        subs = build_examples(root / part, names)
+        results.update({r.student: r for r in grade_all(subs, root / f"out-{part}", quiet=True, parts=(part,))})
+    return results
+
+
+def test_listed_checks_belong_to_the_part():
+    assert {name: m.fails for name, m in MUTANTS.items() if any(f.split(".")[0] != part_of(m.file) for f in m.fails)} == {}
 
 
 def test_hidden_suite_totals_100():
@@ -53,7 +72,7 @@ def test_wrong_submission_fails_exactly_its_checks(graded, name):
     r = graded[name]
     failed = sorted(c.check for c in r.checks if c.status != "passed")
     assert failed == sorted(MUTANTS[name].fails), {c.check: c.message for c in r.checks if c.status != "passed"}
-    assert r.total == 100 - sum(c.max_score for c in r.checks if c.check in MUTANTS[name].fails)
+    assert r.total == r.max_total - sum(c.max_score for c in r.checks if c.check in MUTANTS[name].fails)
 
 
 def test_at_least_12_correct_variants_over_all_five_parts():
@@ -78,15 +97,11 @@ def test_delegation_feedback_names_the_call_and_the_line(graded, name, call):
 
 
 def test_same_results_whatever_the_number_of_workers(graded, tmp_path):
-    """The class above was graded by 2 processes, each with a warm fork server and suites loaded
-    once; a serial run (one process, `-j 1`) of one submission per part (and the solution and the
-    stubs) gives the same rows, score and message, check by check."""
-    first_per_part = {}
-    for m in mutants():
-        first_per_part.setdefault(m.file, m.name)
-    names = ["solution", "stubs", *first_per_part.values()]
-    subs = build_examples(tmp_path / "subs", names)
+    """The solution, the stubs and the correct-variant bundles were graded above by 2 processes,
+    each with a warm fork server and suites loaded once; a serial run (one process, `-j 1`) gives
+    the same rows, score and message, check by check, on every part."""
+    subs = build_examples(tmp_path / "subs", ["solution", "stubs"], variants=True)
     serial = {r.student: r for r in grade_all(subs, tmp_path / "out", jobs=1, quiet=True)}
-    assert sorted(serial) == sorted(names)
-    for name in names:
+    assert sorted(serial) == sorted(["solution", "stubs", *BUNDLES])
+    for name in serial:
         assert [c.to_dict() for c in serial[name].checks] == [c.to_dict() for c in graded[name].checks], name
