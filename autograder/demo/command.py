@@ -44,15 +44,20 @@ def run(args: argparse.Namespace) -> int:
     write_text(out / "figures.json", json.dumps(figures, ensure_ascii=False, indent=1))
     if not args.skip_grading:
         from autograder.catalog import groups
-        from autograder.examples import build_examples
+        from autograder.examples import build_examples, mutants
         from autograder.grade.batch import grade_all
         from autograder.report.table import gradebook_table
         from autograder.report.write import write_outputs
 
-        subs = build_examples(out / "example-submissions")
+        # A sample of the example class: the solution, the stubs and the first wrong submission of
+        # each part, all parts graded (the whole class is graded by tests/test_examples.py).
+        first: dict[str, str] = {}
+        for m in mutants():
+            first.setdefault(m.file, m.name)
+        subs = build_examples(out / "example-submissions", ["solution", "stubs", *first.values()])
         results = grade_all(subs, out / "grading", force=True)
         write_outputs(out / "grading", results)
-        print("\n== gradebook of the example submissions ==")
+        print("\n== gradebook of a sample of the example submissions ==")
         print(gradebook_table(results, groups()))
     print(f"\ndemo outputs in {out}/")
     if failed:
