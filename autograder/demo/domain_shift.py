@@ -11,14 +11,13 @@ pixel change it causes. Noise is seeded, so every figure is deterministic.
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import torch
 import torchvision.transforms.functional as TF
 from torch import Tensor
 
+from autograder.demo import demo_main
 from autograder.atomic import save_figure, write_text
 from autograder.demo import shortcut as S
 from autograder.threads import one_thread
@@ -117,11 +116,7 @@ def run(out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo.domain_shift", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo-out/part2"))
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.out), ensure_ascii=False, indent=1))
-    return 0
+    return demo_main("python -m autograder.demo.domain_shift", __doc__, run, "demo-out/part2", argv)
 
 
 if __name__ == "__main__":

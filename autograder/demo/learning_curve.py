@@ -12,13 +12,12 @@ images plus 30 tiny head trainings.
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from autograder.demo import demo_main
 from autograder.atomic import save_figure, write_text
 from autograder.demo.shortcut import _mobilenet_features
 from autograder.threads import one_thread
@@ -115,11 +114,7 @@ def run(out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo.learning_curve", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo-out/part2"))
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.out), indent=1))
-    return 0
+    return demo_main("python -m autograder.demo.learning_curve", __doc__, run, "demo-out/part2", argv)
 
 
 if __name__ == "__main__":

