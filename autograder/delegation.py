@@ -12,6 +12,7 @@ Everything else in the file (`nn.Conv2d` in a block, `nn.LSTM` in part 4) is not
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from dataclasses import dataclass
 
 
@@ -134,18 +135,31 @@ def _matches(name: str, declared: str) -> bool:
     return name == declared or name.startswith(declared + ".")
 
 
-def find_uses(source: str, names: tuple[str, ...]) -> list[Use]:
-    """Every place in `source` whose reference resolves to one of `names` (one per line and name)."""
+@lru_cache(maxsize=64)  # every file of a submission is judged by several checks; parse it once
+def _references(source: str) -> tuple[tuple[str, int, str, str], ...] | None:
+    """(resolved name, line, enclosing scope, code of the line) of every reference in `source`;
+    None when it does not parse."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []  # the import itself fails in the worker and the checks say so
+        return None
     r = _Resolver(source)
     r.visit(tree)
-    found: dict[tuple[int, str], Use] = {}
+    out = []
     for name, node, where in r.uses:
-        hit = next((d for d in names if _matches(name, d)), None)
         line = getattr(node, "lineno", 0)
+        out.append((name, line, where, r.lines[line - 1].strip() if line else ""))
+    return tuple(out)
+
+
+def find_uses(source: str, names: tuple[str, ...]) -> list[Use]:
+    """Every place in `source` whose reference resolves to one of `names` (one per line and name)."""
+    refs = _references(source)
+    if refs is None:
+        return []  # the import itself fails in the worker and the checks say so
+    found: dict[tuple[int, str], Use] = {}
+    for name, line, where, code in refs:
+        hit = next((d for d in names if _matches(name, d)), None)
         if hit and (line, hit) not in found:
-            found[(line, hit)] = Use(name if not name.endswith(".*") else name, line, where, r.lines[line - 1].strip() if line else "")
+            found[(line, hit)] = Use(name, line, where, code)
     return sorted(found.values(), key=lambda u: u.line)

@@ -11,9 +11,12 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from autograder.runtime.wire import FrameReader
+
+if TYPE_CHECKING:
+    from autograder.launch.shared import SharedInputs
 
 
 class MachineryFault(RuntimeError):
@@ -54,6 +57,8 @@ class Launcher(ABC):
     """Starts, kills and cleans up the worker processes of one submission."""
 
     sandbox_note: str = ""
+    # Where inputs shared by every submission go (launch/shared.py); None: through the pipe.
+    shared_inputs: "SharedInputs | None" = None
 
     @abstractmethod
     def start(self, log: Path) -> Channel:

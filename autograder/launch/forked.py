@@ -26,6 +26,7 @@ from pathlib import Path
 from autograder.launch import sandbox as sandboxing
 from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
 from autograder.launch.settings import Limits, apply_limits, worker_env
+from autograder.launch.shared import SharedInputs
 
 INNER_WORK = "/tmp/work"
 
@@ -37,7 +38,12 @@ class ForkServer:
         self.work = Path(tempfile.mkdtemp(prefix="cnn_rnn_forkserver_"))
         self.given = Path(given).resolve()
         self.limits = limits
-        self.jail = sandboxing.jail(self.work, self.given, hide, inner=INNER_WORK, forkserver=True) if sandbox else None
+        # Sandboxed workers map the inputs every submission shares from a read-only folder; without
+        # a sandbox a worker could rewrite that folder for the next submission, so they go
+        # through each worker's pipe.
+        self.inputs = SharedInputs() if sandbox and sandboxing.bwrap_path() else None
+        self.jail = (sandboxing.jail(self.work, self.given, hide, inner=INNER_WORK, forkserver=True,
+                                     shared=self.inputs.folder if self.inputs else None) if sandbox else None)
         self.sandbox_note = sandboxing.describe(self.jail is not None)
         self.key = (limits, sandbox, tuple(hide))
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -148,6 +154,8 @@ class ForkServer:
             self.cap.kill_all()
         self.log.close()
         shutil.rmtree(self.work, ignore_errors=True)
+        if self.inputs is not None:
+            self.inputs.close()
 
 
 _current: ForkServer | None = None
@@ -175,6 +183,7 @@ class ForkServerLauncher(Launcher):
     def __init__(self, submission: Path, given: Path, limits: Limits, *, sandbox: bool, hide: tuple[Path, ...]) -> None:
         self.server = shared(limits, given, sandbox=sandbox, hide=hide)
         self.sandbox_note = self.server.sandbox_note
+        self.shared_inputs = self.server.inputs
         self.placed, self.inner = self.server.place(submission)
         self.child: int | None = None
 

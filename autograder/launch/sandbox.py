@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from autograder.runtime.assignment import REPO
+from autograder.runtime.wire import SHARED_FOLDER
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the trusted `autograder` package
 TMP_SIZE = 512 << 20  # bytes of the sandbox's private /tmp (a tmpfs, i.e. memory)
@@ -107,12 +108,14 @@ def _python_installation() -> list[Path]:
     return [p for p in dict.fromkeys(resolved) if not any(p != q and _under(p, q) for q in resolved)]
 
 
-def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION, *, forkserver: bool = False) -> Jail | None:
+def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str = IN_SUBMISSION, *, forkserver: bool = False,
+         shared: Path | None = None) -> Jail | None:
     """bwrap arguments for one worker, or None when no sandbox is available.
 
     With `forkserver`, for a fork server: `submission` is its work folder, bound read-only (each
     worker copies its submission into the private /tmp), and the command runs as PID 1 of the
-    namespace, which no signal from its children can reach (see runtime/forkserver.py)."""
+    namespace, which no signal from its children can reach (see runtime/forkserver.py).
+    `shared`: the grading process's shared-inputs folder (launch/shared.py), bound read-only."""
     bwrap = bwrap_path()
     if bwrap is None:
         return None
@@ -133,6 +136,7 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
         if any(_under(keep, m) for m in masked if m.exists()) and not _under(REPO, keep):
             args += ["--ro-bind", str(keep), str(keep)]
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
+    args += ["--ro-bind", str(shared), SHARED_FOLDER] if shared is not None else []
     args += ["--ro-bind" if forkserver else "--bind", str(submission), inner, "--chdir", IN_RUNTIME]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
     args += ["--as-pid-1"] if forkserver else []

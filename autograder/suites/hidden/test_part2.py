@@ -90,7 +90,7 @@ def _truncate_case(worker, arch: str, seed: int) -> tuple[ProbeResult, dict[str,
                 return {"embedding": ref.truncate_backbone(model).eval()(x), "original": model(x)}
 
         exp = cached(f"part2.truncate.{arch}.{seed}", compute)
-        return worker.call("part2.truncate", {"arch": arch}, {"x": x, **prefixed(model.state_dict())}, timeout=60), exp
+        return worker.call("part2.truncate", {"arch": arch}, {"x": x}, shared=prefixed(model.state_dict()), timeout=60), exp
 
     return _once(worker, f"truncate.{arch}.{seed}", run)
 
@@ -167,9 +167,10 @@ def _freeze_case(worker) -> ProbeResult:
     return _once(worker, "freeze", lambda: worker.call("part2.freeze", {"arch": "mobilenet_v2", "passes": 2}, {"x": x}))
 
 
-def _param_names(arch: str) -> list[str]:
+@lru_cache(maxsize=None)  # torchvision's parameter names do not depend on the submission
+def _param_names(arch: str) -> tuple[str, ...]:
     with torch.random.fork_rng(devices=[]):
-        return [name for name, _ in get_model(arch, weights=None).named_parameters()]
+        return tuple(name for name, _ in get_model(arch, weights=None).named_parameters())
 
 
 @check("part2.freeze_requires_grad", 2, "freeze 之后所有参数 requires_grad=False")
@@ -324,12 +325,18 @@ def test_train_head(worker):
 UNFREEZE_PREFIXES = ["features.1", "classifier.1.weight"]
 
 
+@lru_cache(maxsize=None)
+def _unfrozen(arch: str, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The reference's names unfrozen by `prefixes` in torchvision's `arch` (the same for every submission)."""
+    with torch.random.fork_rng(devices=[]):
+        model = ref.freeze(get_model(arch, weights=None))
+    return tuple(ref.unfreeze(model, list(prefixes)))
+
+
 @check("part2.unfreeze_names", 2, "unfreeze 按模块层级匹配前缀（'features.1' 不匹配 features.18），返回被解冻的参数名")
 def test_unfreeze_names(worker):
     r = require_ok(worker.call("part2.unfreeze", {"arch": "mobilenet_v2", "prefixes": UNFREEZE_PREFIXES}))
-    with torch.random.fork_rng(devices=[]):
-        model = ref.freeze(get_model("mobilenet_v2", weights=None))
-    expected = ref.unfreeze(model, UNFREEZE_PREFIXES)
+    expected = _unfrozen("mobilenet_v2", tuple(UNFREEZE_PREFIXES))
     hint = "匹配规则：name == prefix 或 name.startswith(prefix + \".\")；直接 name.startswith(prefix) 会让 'features.1' 误匹配 features.10 ~ features.18。"
     returned = value(r, "returned", f"unfreeze(model, {UNFREEZE_PREFIXES}) 的返回值", list)
     _expect_names(returned, expected, f"unfreeze(model, {UNFREEZE_PREFIXES}) 返回的参数名", hint)
