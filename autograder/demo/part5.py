@@ -84,7 +84,7 @@ def run(out_dir: Path) -> dict:
         f"precision_at_{K}": round(overall, 3),
         f"precision_at_{K}_by_family": _group(per_label, labels),
         "index": index_path.name,
-        "figures": figures,
+        "query_plots": figures,  # (not "figures": that key holds cross-part figures, see demo/command.py)
     }
     write_text(out_dir / "retrieval.json", json.dumps({**result, "per_label": per_label}, ensure_ascii=False, indent=1))
     lines = [f"# Part 5 retrieval ({encoder})", "", f"precision@{K} = {overall:.3f} over {len(images)} queries", "",
