@@ -168,3 +168,62 @@ def test_unsandboxed_stop_of_the_fork_server_is_charged_only_to_its_author(tmp_p
     assert control.total == control.max_total, _view(control)
     assert "NOT SANDBOXED" in control.sandbox
     assert time.monotonic() - started < 180
+
+
+# Every place a worker might reach: /tmp and /dev/shm down to 3 levels, the home folder, and every
+# mount point of its sandbox (the masks of the repository, the home folder, the submissions).
+_PLACES = '''
+import os as _os
+
+_MARK = "cnn_rnn_planted_marker"
+
+
+def _places():
+    found = {"/tmp", "/dev/shm", "/root", _os.path.expanduser("~")}
+    with open("/proc/self/mountinfo") as f:
+        found |= {line.split()[4] for line in f}
+    for top in ("/tmp", "/dev/shm"):
+        for root, dirs, _ in _os.walk(top):
+            if root.count("/") <= 4:
+                found.add(root)
+    return sorted(p for p in found if not p.startswith(("/proc", "/sys", "/dev/pts")))
+'''
+_PLANT = _PLACES + '''
+for _place in _places():
+    try:
+        with open(_os.path.join(_place, _MARK), "w") as _f:
+            _f.write("answers of the first submission")
+        _os.makedirs(_os.path.join(_place, _MARK + "_dir", "deeper"), exist_ok=True)
+        _os.chmod(_os.path.join(_place, _MARK + "_dir"), 0)
+    except OSError:
+        pass
+'''
+_READ = _PLACES + '''
+_found = [p for p in _places() if _os.path.exists(_os.path.join(p, _MARK)) or _os.path.exists(_os.path.join(p, _MARK + "_dir"))]
+if _found:
+    raise RuntimeError(f"left by the previous submission: {_found}")
+'''
+
+
+def test_a_worker_leaves_nothing_for_the_next_and_its_fork_server_stays(tmp_path):
+    """The masks (repository, home, the submissions folder) are read-only, and what a worker
+    writes elsewhere (/tmp, /dev/shm, the folder under /tmp that holds a mask) is removed
+    without replacing the fork server: a file cannot carry answers to the next submission."""
+    from autograder.launch import forked
+
+    subs = tmp_path / "subs"
+    plant, read = _solution(subs / "plant"), _solution(subs / "read")
+    for folder, code in ((plant, _PLANT), (read, _READ)):
+        with open(folder / "part3_lstm.py", "a", encoding="utf-8") as f:
+            f.write(code)
+    config = GradingConfig(limits=LIMITS, parts=PART, hide=(subs,))  # a mask inside /tmp, as in a batch
+    forked.discard()
+    try:
+        planted = grade_folder("plant", plant, config)
+        server = forked._current
+        reader = grade_folder("read", read, config)
+        assert forked._current is server, "the clean-up after a submission failed and the fork server was replaced"
+    finally:
+        forked.discard()
+    assert planted.total == planted.max_total > 0, _view(planted)
+    assert reader.total == reader.max_total, _view(reader)

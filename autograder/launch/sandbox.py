@@ -122,13 +122,16 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
     home = Path.home()
     masked = [REPO, home, Path(tempfile.gettempdir()), Path("/tmp"), *hide]
     # The only writable places of the sandbox: the private /tmp and /dev/shm (size-capped tmpfs,
-    # emptied between submissions by the fork server) and the submission's own folder.
+    # emptied between submissions by the fork server) and, started directly, the submission's own
+    # folder. Every other mask is an empty tmpfs made read-only once the binds inside it are in
+    # place: a worker must not leave files there for the next submission of the same fork server.
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--proc", "/proc", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     # Masks go on outermost first, so a mask inside another one (a repo under /tmp) is not lost.
-    for path in sorted(dict.fromkeys(p.resolve() for p in masked if p.exists()), key=lambda p: len(p.parts)):
-        if path != Path("/tmp"):  # already a size-capped tmpfs
-            args += ["--tmpfs", str(path)]
+    masks = [p for p in sorted(dict.fromkeys(p.resolve() for p in masked if p.exists()), key=lambda p: len(p.parts))
+             if p != Path("/tmp")]  # /tmp: already a size-capped tmpfs
+    for path in masks:
+        args += ["--tmpfs", str(path)]
     # The interpreter and its packages come back, read-only, wherever they live (after every
     # mask, so that no later mask covers them again).
     for keep in _python_installation():
@@ -138,6 +141,8 @@ def jail(submission: Path, given: Path, hide: tuple[Path, ...] = (), inner: str 
     args += ["--ro-bind", str(runtime_dir()), IN_RUNTIME, "--ro-bind", str(given), IN_GIVEN]
     args += ["--ro-bind", str(shared), SHARED_FOLDER] if shared is not None else []
     args += ["--ro-bind" if forkserver else "--bind", str(submission), inner, "--chdir", IN_RUNTIME]
+    for path in masks:
+        args += ["--remount-ro", str(path)]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--uid", "65534", "--gid", "65534"]
     args += ["--as-pid-1"] if forkserver else []
     args += ["--setenv", "HOME", "/tmp", "--setenv", "CNN_RNN_SANDBOXED", "1", "--"]

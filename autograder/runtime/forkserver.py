@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,7 +34,6 @@ from pathlib import Path
 
 from autograder.runtime.serve import seal_imports
 
-KEEP_IN_TMP = {"cnn_rnn_runtime", "cnn_rnn_given", "cnn_rnn_shared", "work"}  # the trusted side's read-only binds
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
 
@@ -128,6 +128,42 @@ def _remove(path: str) -> None:
         os.unlink(path)
 
 
+def _mount_points() -> set[str]:
+    """Every mount point of this sandbox (field 5 of /proc/self/mountinfo, octal escapes undone):
+    the trusted side's read-only binds and masks, which no clean-up may touch."""
+    points = set()
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 4:
+                points.add(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4]))
+    return points
+
+
+def _clean(folder: str, mounts: set[str]) -> list[str]:
+    """Remove everything under `folder` except mount points and the folders that lead to one
+    (a mask of the submissions folder under /tmp sits in such a folder); returns what is left
+    that should not be."""
+    left = []
+    try:
+        os.chmod(folder, 0o755)  # a worker may have taken the permissions of a folder it owns
+        entries = os.listdir(folder)
+    except OSError:
+        return [folder]
+    for entry in entries:
+        path = os.path.join(folder, entry)
+        if path in mounts:
+            continue
+        if any(m.startswith(path + "/") for m in mounts):
+            left += _clean(path, mounts) if os.path.isdir(path) and not os.path.islink(path) else [path]
+            continue
+        try:
+            _remove(path)
+        except OSError:
+            left.append(path)
+    return left
+
+
 def _reap(children: set[int], sandboxed: bool) -> bool:
     """Kill what the last submission started and remove what it wrote; False when something
     could not be removed (the trusted side then replaces this fork server)."""
@@ -137,17 +173,11 @@ def _reap(children: set[int], sandboxed: bool) -> bool:
         except OSError:
             pass
     children.clear()
-    if sandboxed:  # the sandbox's only writable places: /tmp and /dev/shm
+    if sandboxed:  # the sandbox's only writable places: /tmp and /dev/shm (every mask is read-only)
         if not _kill_namespace():
             return False
-        for folder, keep in (("/tmp", KEEP_IN_TMP), ("/dev/shm", set())):
-            for entry in os.listdir(folder):
-                if entry not in keep:
-                    try:
-                        _remove(os.path.join(folder, entry))
-                    except OSError:
-                        pass
-        return all(set(os.listdir(folder)) <= keep for folder, keep in (("/tmp", KEEP_IN_TMP), ("/dev/shm", set())))
+        mounts = _mount_points()
+        return not [path for folder in ("/tmp", "/dev/shm") for path in _clean(folder, mounts)]
     return True
 
 
