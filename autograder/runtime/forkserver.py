@@ -13,7 +13,8 @@ another"):
   through /proc/<pid>/mem, or use process_vm_readv/writev on it.
 * The submission folder is bound read-only; each worker runs on its own copy in the private,
   size-capped /tmp. Between submissions the fork server kills every other process in its
-  namespace and empties /tmp, so no file, process or module of one student reaches the next.
+  namespace and empties /tmp (all but the trusted side's mount points), so no file, process or
+  module of one student reaches the next.
 
 Commands arrive as JSON datagrams on a Unix SEQPACKET socket, file descriptors (the child's
 request pipe, response pipe and log file) alongside them via SCM_RIGHTS.
