@@ -105,32 +105,20 @@ def splits(cfg: PretrainConfig):
 
 
 def pretrain(model: P.LSTMLanguageModel, ids: Tensor, cfg: PretrainConfig) -> list[float]:
-    """The given `train_lm` loop (Adam, clip 1.0, seeded shuffling), with a progress bar."""
+    """The given `train_lm` (Adam, clip 1.0, seeded shuffling), with a progress bar: one tick per
+    forward pass of the model, i.e. per training batch."""
     from tqdm import tqdm
 
-    pad_id = model.pad_id
-    gen = torch.Generator().manual_seed(cfg.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps = cfg.epochs * math.ceil(ids.shape[0] / cfg.batch_size)
-    losses: list[float] = []
-    model.train()
     with tqdm(total=steps, desc=f"CLM pretraining ({cfg.name})", unit="batch", mininterval=2.0) as bar:
-        for _ in range(cfg.epochs):
-            order = torch.randperm(ids.shape[0], generator=gen)
-            for start in range(0, ids.shape[0], cfg.batch_size):
-                batch = ids[order[start : start + cfg.batch_size]]
-                batch = batch[:, : max(int((batch != pad_id).sum(1).max()), 2)]  # drop all-pad columns
-                inputs, targets = P.make_clm_batch(batch)
-                loss = P.clm_loss(model(inputs), targets, pad_id)
-                optimizer.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                losses.append(loss.item())
-                bar.update()
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-    model.eval()
-    return losses
+        def tick(*_: object) -> None:  # a forward hook that returns a value would replace the output
+            bar.update()
+
+        hook = model.register_forward_hook(tick)
+        try:
+            return P.train_lm(model, ids, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=cfg.seed)
+        finally:
+            hook.remove()
 
 
 # --------------------------------------------------------------------------- downstream
