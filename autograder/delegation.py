@@ -12,8 +12,8 @@ Everything else in the file (`nn.Conv2d` in a block, `nn.LSTM` in part 4) is not
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
