@@ -29,6 +29,7 @@ from autograder.launch.settings import Limits, apply_limits, worker_env
 from autograder.launch.shared import SharedInputs
 
 INNER_WORK = "/tmp/work"
+KILL_S = 30.0  # deadline of the commands that kill a submission's processes (a fork bomb's take a while)
 
 
 class ForkServer:
@@ -80,12 +81,18 @@ class ForkServer:
         except (OSError, socket.timeout) as exc:
             raise MachineryFault(f"fork server not answering ({exc or type(exc).__name__})") from exc
 
-    def command(self, cmd: dict, fds: list[int] = ()) -> dict:
+    def command(self, cmd: dict, fds: list[int] = (), *, timeout: float | None = None) -> dict:
+        """Send one command and wait for its reply, within `Limits.forkserver_s` or `timeout`
+        (killing a fork bomb's processes takes a while)."""
         try:
             socket.send_fds(self.sock, [json.dumps(cmd).encode()], list(fds))
         except OSError as exc:
             raise MachineryFault(f"fork server gone ({exc})") from exc
-        reply = self._recv()
+        self.sock.settimeout(timeout or self.limits.forkserver_s)
+        try:
+            reply = self._recv()
+        finally:
+            self.sock.settimeout(self.limits.forkserver_s)
         if not reply:
             raise MachineryFault("fork server exited")
         return json.loads(reply)
@@ -109,13 +116,8 @@ class ForkServer:
     def reap(self) -> None:
         """Kill everything the last submission started; empty the work folder."""
         try:
-            # The reap command's own deadline: killing a fork bomb's processes takes a while.
-            self.sock.settimeout(max(self.limits.forkserver_s, 30.0))
-            try:
-                if not self.command({"cmd": "reap"}).get("ok"):
-                    raise MachineryFault("the fork server could not remove what the last submission left")
-            finally:
-                self.sock.settimeout(self.limits.forkserver_s)
+            if not self.command({"cmd": "reap"}, timeout=KILL_S).get("ok"):
+                raise MachineryFault("the fork server could not remove what the last submission left")
             if self.cap is not None:
                 self._await_rest()
         finally:
@@ -208,8 +210,8 @@ class ForkServerLauncher(Launcher):
 
     def kill(self) -> None:
         child, self.child = self.child, None
-        if child is not None:
-            self.server.command({"cmd": "kill", "pid": child})
+        if child is not None and not self.server.command({"cmd": "kill", "pid": child}, timeout=KILL_S).get("ok"):
+            raise MachineryFault("the fork server could not kill a worker's processes")
 
     def check(self) -> None:
         self.server.ping()

@@ -24,7 +24,7 @@ from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
 from autograder.launch.selffork import SelfForkLauncher
 from autograder.runtime import wire
-from autograder.runtime.assignment import GRADED_FILES, given_files
+from autograder.runtime.assignment import GRADED_FILES, PARTS, given_files
 
 
 @dataclass
@@ -43,11 +43,11 @@ class ProbeResult:
         return self.status == "ok"
 
 
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def _read_text(path: Path) -> "SourceText":  # noqa: F821 - lead: import SourceText, read_source at the top
+    """A graded file as Python's import reads it: BOM, coding cookie, undecodable bytes in comments."""
+    from autograder.source import read_source
+
+    return read_source(path)
 
 
 def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:
@@ -84,16 +84,20 @@ class Worker:
         self.starts = 0
         self.compute_s = 0.0
         self.fault: MachineryFault | None = None
-        # A part whose code keeps killing the worker (os._exit on import, say) is not
-        # restarted forever: after CRASH_BUDGET crashes its remaining probes fail at once.
-        self.crashes: dict[str, ProbeResult] = {}
-        self.crash_counts: dict[str, int] = {}
+        # Each worker imports a part's module in a step of its own before the part's first
+        # probe, so a failure at import is told apart from one in a function. A hang, a crash or
+        # an `os._exit` in a function costs the checks that call it, however often it happens;
+        # a part whose import hangs once, or kills the worker CRASH_BUDGET times, fails its
+        # remaining probes at once (every probe of it would fail the same way).
+        self.imported: set[str] = set()  # parts the running worker has imported
+        self.import_failures: dict[str, list[ProbeResult]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     def kill(self) -> None:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
+        self.imported.clear()
         self.launcher.kill()
 
     def close(self) -> None:
@@ -160,19 +164,15 @@ class Worker:
         if self.fault is not None:  # the machinery is gone: the rest of this run is void
             raise self.fault
         started = time.monotonic()
-        part = probe.split(".", 1)[0]
-        if self.crash_counts.get(part, 0) >= self.CRASH_BUDGET:
-            last = self.crashes[part]
+        failures = self.import_failures.get(probe.split(".", 1)[0], [])
+        if failures and (failures[-1].status == "timeout" or len(failures) >= self.CRASH_BUDGET):
+            last = failures[-1]
             return ProbeResult(last.status, error=dict(last.error), output=last.output)
         try:
-            result = self._call(probe, args, tensors, shared, seed, timeout, started)
+            return self._call(probe, args, tensors, shared, seed, timeout, started)
         except MachineryFault as fault:
             self.fault = fault
             raise
-        if result.status == "crash":
-            self.crash_counts[part] = self.crash_counts.get(part, 0) + 1
-            self.crashes[part] = result
-        return result
 
     def _request(self, probe, args, tensors, shared, seed) -> bytes:
         meta = {"probe": probe, "args": args or {}, "seed": seed}
@@ -191,8 +191,31 @@ class Worker:
             failed = self._start(started)
             if failed is not None:
                 return failed
-        limit = timeout or self.limits.probe_s
-        request = self._request(probe, args, tensors, shared, seed)
+        part = probe.split(".", 1)[0]
+        if part not in self.imported and probe != f"{part}.import":
+            imported = self._import(part, started)
+            if imported is not None:
+                return imported
+        return self._exchange(self._request(probe, args, tensors, shared, seed), timeout or self.limits.probe_s, started)
+
+    def _import(self, part: str, started: float) -> ProbeResult | None:
+        """Import `part`'s module in the running worker; a failure to report instead of the
+        probe's answer, or None. An exception at import is left to the probe itself, which
+        meets it again and reports it as usual."""
+        result = self._exchange(self._request(f"{part}.import", None, None, None, 0), self.limits.probe_s, started)
+        if result.ok:
+            self.imported.add(part)
+            return None
+        if result.status == "error":
+            return None
+        if result.status == "timeout":
+            module = PARTS.get(part, part)
+            result.error["message"] = f"导入 {module}.py 超过 {self.limits.probe_s:.0f} s：模块顶层的代码没有结束，这一部分的检查都无法运行"
+        self.import_failures.setdefault(part, []).append(result)
+        return result
+
+    def _exchange(self, request: bytes, limit: float, started: float) -> ProbeResult:
+        """Send one request to the running worker and read its answer within `limit` seconds."""
         try:
             self.channel.requests.write(request)
             meta, out = self.channel.responses.read(time.monotonic() + limit)

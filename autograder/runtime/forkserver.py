@@ -30,6 +30,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def _warm_imports() -> None:
 
 
 def _private_copy(placed: str) -> str:
-    """The worker's own writable copy of the (read-only) placed submission, in private /tmp."""
-    dest = f"/tmp/{Path(placed).name}"
-    shutil.copytree(placed, dest)
+    """The worker's own writable copy of the (read-only) placed submission, in private /tmp.
+
+    One folder per worker, not per submission: a submission restarts its worker after every
+    hang or crash, and the killed worker's copy stays until the fork server's clean-up at the
+    end of the submission. A fixed name made every later worker of that submission die on start
+    (copytree into an existing folder), so one infinite loop failed every later part."""
+    dest = tempfile.mkdtemp(prefix=f"{Path(placed).name}-", dir="/tmp")
+    shutil.copytree(placed, dest, dirs_exist_ok=True)
     return dest
 
 
@@ -100,6 +106,30 @@ def _kill_namespace(deadline_s: float = 20.0) -> bool:
         except ProcessLookupError:
             pass
         if not [e for e in os.listdir("/proc") if e.isdigit() and int(e) != me]:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _kill_worker(pid: int, sandboxed: bool) -> bool:
+    """Kill a worker (after a hang or a crash) and everything it started, before the same
+    submission's next worker starts: a fork bomb's processes left alive would fill the process
+    cap and fail every later check. Sandboxed, the submission's workers are the only other
+    processes of the namespace (one submission at a time), so all of them go. Otherwise its
+    process group is killed until empty (one round can miss children forked meanwhile)."""
+    if sandboxed:
+        return _kill_namespace()
+    try:
+        os.kill(pid, signal.SIGKILL)  # the child may not have called setsid yet
+    except OSError:
+        pass
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return True
+        except OSError:
             return True
         time.sleep(0.01)
     return False
@@ -215,11 +245,7 @@ def main(argv: list[str]) -> int:
                 children.add(pid)
                 reply["pid"] = pid
         elif cmd["cmd"] == "kill":
-            for kill in (os.killpg, os.kill):  # the child may not have called setsid yet
-                try:
-                    kill(int(cmd["pid"]), signal.SIGKILL)
-                except OSError:
-                    pass
+            reply["ok"] = _kill_worker(int(cmd["pid"]), sandboxed)
             children.discard(int(cmd["pid"]))
         elif cmd["cmd"] == "reap":
             reply["ok"] = _reap(children, sandboxed)
