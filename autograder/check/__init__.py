@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.check.precheck import HEADER, precheck
 from autograder.config import SELF_CHECK
 from autograder.grading import run_suite
 from autograder.report.table import checks_table
@@ -27,6 +28,7 @@ def find_code(path: Path | None = None) -> Path:
 @dataclass
 class CheckReport:
     checks: list[CheckResult]
+    warnings: list[str] = field(default_factory=list)  # found without running the code (check/precheck.py)
 
     @property
     def passed(self) -> bool:
@@ -38,8 +40,12 @@ class CheckReport:
         n_ok = sum(c.status == "passed" for c in self.checks)
         return f"公开检查通过 {n_ok}/{len(self.checks)}（{got:g}/{total:g} 分）"
 
+    def warnings_text(self) -> str:
+        return "\n".join([HEADER, *self.warnings]) if self.warnings else ""
+
     def text(self) -> str:
-        return f"{checks_table(self.checks)}\n\n{self.summary()}\n{DISCLAIMER}"
+        warnings = f"\n\n{self.warnings_text()}" if self.warnings else ""
+        return f"{checks_table(self.checks)}{warnings}\n\n{self.summary()}\n{DISCLAIMER}"
 
     def _repr_html_(self) -> str:  # Jupyter renders the report as a table
         import html
@@ -49,7 +55,8 @@ class CheckReport:
             f"<td>{html.escape(c.title)}</td><td><pre style='white-space:pre-wrap;margin:0'>{html.escape(c.message)}</pre></td></tr>"
             for c in self.checks
         )
-        return f"<table>{rows}</table><p><b>{html.escape(self.summary())}</b><br>{html.escape(DISCLAIMER)}</p>"
+        warnings = f"<pre style='white-space:pre-wrap'>{html.escape(self.warnings_text())}</pre>" if self.warnings else ""
+        return f"<table>{rows}</table>{warnings}<p><b>{html.escape(self.summary())}</b><br>{html.escape(DISCLAIMER)}</p>"
 
     def __repr__(self) -> str:
         return self.text()
@@ -60,4 +67,6 @@ def run_check(part: str | None = None, code: Path | str | None = None) -> CheckR
     if part is not None and part not in PARTS:
         raise ValueError(f"未知的部分 {part!r}；可选: {', '.join(PARTS)}")
     folder = find_code(Path(code) if code else None)
-    return CheckReport(run_suite(folder, "public", SELF_CHECK.with_(parts=(part,) if part else None)).results)
+    parts = (part,) if part else None
+    warnings = precheck(folder, parts).lines(unimplemented=False)  # the checks already say what is not implemented
+    return CheckReport(run_suite(folder, "public", SELF_CHECK.with_(parts=parts)).results, warnings)

@@ -44,9 +44,13 @@ def check_imports(folder: Path) -> list[str]:
     return problems
 
 
-def build(student_id: str, folder: Path, out_dir: Path, self_check: str = "", verify_imports: bool = True) -> Submitted:
+def validate_id(student_id: str) -> None:
     if not _ID.match(student_id):
         raise SubmitError(f"学号 {student_id!r} 不合法：只能包含字母、数字和 _ . @ -，长度 1-64")
+
+
+def build(student_id: str, folder: Path, out_dir: Path, self_check: str = "", verify_imports: bool = True) -> Submitted:
+    validate_id(student_id)
     folder = Path(folder)
     missing = [f for f in GRADED_FILES if not (folder / f).is_file()]
     if missing:
