@@ -1,8 +1,12 @@
-"""Atomic file writes: a reader (or a re-run after kill -9) sees the old file or the new one."""
+"""Atomic file writes: a reader (or a re-run after kill -9) sees the old file or the new one.
+
+Temporary files are named `.tmp-<random>.tmp` next to the target, so a target whose name is close to
+the file system's limit (255 bytes) can still be written (callers shorten student ids: discover.file_stem)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -10,7 +14,7 @@ from pathlib import Path
 def write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tmp", dir=path.parent)  # batch.py sweeps ".*.tmp"
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -32,7 +36,7 @@ def save_figure(fig, path: Path, **savefig_kwargs) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    tmp = path.with_name(f".tmp-{secrets.token_hex(8)}{path.suffix}")  # the suffix picks the format
     try:
         fig.savefig(tmp, **savefig_kwargs)
         os.replace(tmp, path)

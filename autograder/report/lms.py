@@ -15,11 +15,11 @@ grader's id; Moodle: the grader's id) and reported; so are roster students with 
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.report.files import csv_text
 from autograder.results import StudentResult
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -84,18 +84,16 @@ def unmatched(results: list[StudentResult], roster: Roster | None) -> tuple[list
 def canvas_csv(results: list[StudentResult], assignment: str, roster: Roster | None = None) -> str:
     """Canvas's gradebook import layout: the identity columns, one assignment column
     (`Name (assignment id)` updates that assignment; a new name creates one), Points Possible first."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([*CANVAS_COLUMNS, assignment])
+    rows: list[list[object]] = [[*CANVAS_COLUMNS, assignment]]
     points = max((r.max_total for r in results), default=0.0)
-    writer.writerow([POINTS_POSSIBLE, "", "", "", "", f"{points:g}"])
+    rows.append([POINTS_POSSIBLE, "", "", "", "", f"{points:g}"])
     for r in sorted(results, key=lambda r: r.student):
         p = roster.find(r.student) if roster else None
         if p is None:
-            writer.writerow([r.student, "", "", r.student, "", f"{r.total:g}"])
+            rows.append([r.student, "", "", r.student, "", f"{r.total:g}"])
         else:
-            writer.writerow([p.name or r.student, p.canvas_id, p.sis_user_id, p.sis_login_id, p.section, f"{r.total:g}"])
-    return buf.getvalue()
+            rows.append([p.name or r.student, p.canvas_id, p.sis_user_id, p.sis_login_id, p.section, f"{r.total:g}"])
+    return csv_text(rows)
 
 
 def moodle_csv(results: list[StudentResult], roster: Roster | None = None) -> str:
@@ -104,12 +102,10 @@ def moodle_csv(results: list[StudentResult], roster: Roster | None = None) -> st
     grader's id for all of them (map it to "Username" or "ID number"): one column, one kind."""
     people = [roster.find(r.student) if roster else None for r in results]
     by_email = bool(people) and all(p is not None and p.email for p in people)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["email" if by_email else "identifier", "grade"])
+    rows: list[list[object]] = [["email" if by_email else "identifier", "grade"]]
     for r, p in sorted(zip(results, people), key=lambda t: t[0].student):
-        writer.writerow([p.email if by_email else r.student, f"{r.total:g}"])
-    return buf.getvalue()
+        rows.append([p.email if by_email else r.student, f"{r.total:g}"])
+    return csv_text(rows)
 
 
 def write_exports(results: list[StudentResult], roster: Roster | None, canvas: Path | None, moodle: Path | None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from autograder.atomic import write_text
 from autograder.catalog import groups as suite_groups
+from autograder.grade.discover import file_stem
 from autograder.report import class_html, feedback, files, summary
 from autograder.results import StudentResult
 
@@ -30,8 +31,9 @@ def write_outputs(out: Path, results: list[StudentResult], extra: list[str] = ()
     write_text(paths["summary.md"], summary.markdown(results, [*extra, *kept]))
     write_text(paths["class_report.html"], class_html.html_report(results))
     for r in results:
-        write_text(out / "feedback" / f"{r.student}.md", feedback.markdown(r))
-        write_text(out / "feedback" / f"{r.student}.html", feedback.html_page(r))
+        stem = file_stem(r.student)  # ids of any script and length; the same names batch.result_path uses
+        write_text(out / "feedback" / f"{stem}.md", feedback.markdown(r))
+        write_text(out / "feedback" / f"{stem}.html", feedback.html_page(r))
     if results:
         summary.histogram_png(results, paths["histogram.png"])
     return paths

@@ -44,14 +44,27 @@ def given_files(repo: Path = REPO) -> Path:
     return repo / ASSIGNMENT
 
 
-def code_folder(root: Path) -> Path | None:
-    """The folder under `root` that holds a student's graded .py files, or None."""
+def code_folders(root: Path) -> list[Path]:
+    """Every folder under `root` holding graded files, best first: the most graded files, then the
+    newest of them (modification time), then one named ASSIGNMENT, the shallower, the first by name.
+    Hidden folders, `__MACOSX` and symlinked files never count."""
     root = Path(root)
-    candidates = [root, root / ASSIGNMENT, *sorted(p.parent for p in root.rglob("part*_*.py"))]
-    for folder in candidates:
-        if any((folder / f).is_file() for f in GRADED_FILES):
-            return folder
-    return None
+    times: dict[Path, list[float]] = {}
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).parts
+        if path.name in GRADED_FILES and not any(p.startswith(".") or p == "__MACOSX" for p in rel) and path.is_file() and not path.is_symlink():
+            times.setdefault(path.parent, []).append(path.stat().st_mtime)
+
+    def rank(folder: Path) -> tuple:
+        return -len(times[folder]), -max(times[folder]), folder.name != ASSIGNMENT, len(folder.parts), folder.as_posix()
+
+    return sorted(times, key=rank)
+
+
+def code_folder(root: Path) -> Path | None:
+    """The folder under `root` that holds a student's graded .py files (see code_folders), or None."""
+    folders = code_folders(root)
+    return folders[0] if folders else None
 
 
 def install_package(submission: Path, fallback: Path, name: str = ASSIGNMENT) -> None:

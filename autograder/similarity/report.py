@@ -3,13 +3,12 @@ Markdown section for summary.md."""
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 
 import numpy as np
 from copydetect.utils import highlight_overlap
 
+from autograder.report.files import csv_text
 from autograder.report.write import SIMILARITY_HEADING
 from autograder.similarity.compare import OVERALL, FileMatch, Pair, rows
 
@@ -17,11 +16,7 @@ SHOWN_PAIRS = 20  # pairs with code in the HTML report; pairs.csv has them all
 
 
 def pairs_csv(pairs: list[Pair]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_a", "student_b", "similarity", "file"])
-    writer.writerows([a, b, f"{s:.4f}", f] for a, b, s, f in rows(pairs))
-    return buf.getvalue()
+    return csv_text([["student_a", "student_b", "similarity", "file"], *([a, b, f"{s:.4f}", f] for a, b, s, f in rows(pairs))])
 
 
 def markdown(pairs: list[Pair], threshold: float, top: int = 10) -> str:
