@@ -7,6 +7,9 @@ import aliases (`import torch as T`, `from torch import lstm_cell as f`), assign
 (`f = torch._VF.lstm_cell`, `forward = BasicBlock.forward` in a class body), class bases,
 `getattr(x, "literal")`, `x.__dict__["literal"]` and `importlib.import_module("literal")`.
 Everything else in the file (`nn.Conv2d` in a block, `nn.LSTM` in part 4) is not looked at.
+The file is parsed from its bytes as import parses it (`autograder.source`): a BOM, a coding
+cookie or an undecodable byte in a comment changes nothing, and a nesting Python imports is
+walked in a deep stack. What cannot be analysed raises `Unjudgeable`, never "no use found".
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from functools import lru_cache
+
+from autograder.source import SourceText, deeply
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,13 @@ class Delegation:
     note: str = ""  # why, in the course's words (Chinese)
 
 
+class Unjudgeable(Exception):
+    """The source could not be analysed here (too deep, too large): nothing can be concluded."""
+
+
 class _Resolver(ast.NodeVisitor):
-    def __init__(self, source: str) -> None:
+    def __init__(self) -> None:
         self.aliases: dict[str, str] = {}
-        self.lines = source.splitlines()
         self.uses: list[tuple[str, ast.AST, str]] = []
         self.stack: list[str] = []
 
@@ -136,30 +144,49 @@ def _matches(name: str, declared: str) -> bool:
 
 
 @lru_cache(maxsize=64)  # every file of a submission is judged by several checks; parse it once
-def _references(source: str) -> tuple[tuple[str, int, str, str], ...] | None:
-    """(resolved name, line, enclosing scope, code of the line) of every reference in `source`;
-    None when it does not parse."""
+def _references(source: str | bytes) -> tuple[tuple[str, int, str], ...] | str | None:
+    """(resolved name, line, enclosing scope) of every reference in `source`; None when Python
+    cannot parse it; why, when it could not be analysed here (kept, so it is tried once)."""
+
+    def analyse() -> tuple[tuple[str, int, str], ...]:
+        r = _Resolver()
+        r.visit(ast.parse(source))
+        return tuple((name, getattr(node, "lineno", 0), where) for name, node, where in r.uses)
+
     try:
-        tree = ast.parse(source)
+        return deeply(analyse)
     except SyntaxError:
         return None
-    r = _Resolver(source)
-    r.visit(tree)
-    out = []
-    for name, node, where in r.uses:
-        line = getattr(node, "lineno", 0)
-        out.append((name, line, where, r.lines[line - 1].strip() if line else ""))
-    return tuple(out)
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ...: judged by nobody
+        return f"{type(exc).__name__}: {exc}"[:200]
 
 
-def find_uses(source: str, names: tuple[str, ...]) -> list[Use]:
-    """Every place in `source` whose reference resolves to one of `names` (one per line and name)."""
-    refs = _references(source)
+def _lines(source: str | SourceText) -> list[str]:
+    """The source's lines as the tokenizer counts them (\n, \r\n, \r; not \f or \u2028)."""
+    if isinstance(source, SourceText):
+        text = source.text if source.text is not None else (source.data or b"").decode("utf-8", "replace")
+    else:
+        text = source
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def find_uses(source: str | SourceText, names: tuple[str, ...]) -> list[Use]:
+    """Every place in `source` whose reference resolves to one of `names` (one per line and name).
+    A SourceText is parsed from its bytes, as import parses it. Raises Unjudgeable when the
+    source could not be analysed."""
+    data = source.data if isinstance(source, SourceText) else source
+    if data is None:
+        return []  # missing or unreadable: the import fails in the worker and the checks say so
+    refs = _references(data)
     if refs is None:
         return []  # the import itself fails in the worker and the checks say so
+    if isinstance(refs, str):
+        raise Unjudgeable(refs)
+    lines = _lines(source)
     found: dict[tuple[int, str], Use] = {}
-    for name, line, where, code in refs:
+    for name, line, where in refs:
         hit = next((d for d in names if _matches(name, d)), None)
         if hit and (line, hit) not in found:
+            code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
             found[(line, hit)] = Use(name, line, where, code)
     return sorted(found.values(), key=lambda u: u.line)

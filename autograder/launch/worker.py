@@ -24,6 +24,7 @@ from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
 from autograder.launch.selffork import SelfForkLauncher
 from autograder.runtime import wire
+from autograder.source import read_source
 from autograder.runtime.assignment import GRADED_FILES, PARTS, given_files
 
 
@@ -41,13 +42,6 @@ class ProbeResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-def _read_text(path: Path) -> "SourceText":  # noqa: F821 - lead: import SourceText, read_source at the top
-    """A graded file as Python's import reads it: BOM, coding cookie, undecodable bytes in comments."""
-    from autograder.source import read_source
-
-    return read_source(path)
 
 
 def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:
@@ -71,7 +65,7 @@ class Worker:
         # The graded sources as handed in, read before any of the submission's code runs: the
         # trusted side judges them (checks.expect_own_work), and a worker that may write to its
         # folder (direct launch) cannot rewrite what is judged.
-        self.sources = {name: _read_text(self.submission / name) for name in GRADED_FILES}
+        self.sources = {name: read_source(self.submission / name) for name in GRADED_FILES}
         self._tmp = tempfile.TemporaryDirectory(prefix="cnn_rnn_worker_")
         self.log_path = Path(self._tmp.name) / "output.log"
         try:

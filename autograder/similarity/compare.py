@@ -8,6 +8,7 @@ submission before comparing, so a class that handed in the stubs shares nothing.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from dataclasses import dataclass
 from itertools import combinations
@@ -19,6 +20,7 @@ from copydetect import CodeFingerprint, compare_files
 from autograder.grade.discover import Submission, discover
 from autograder.grade.unpack import SubmissionError, unpack
 from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, code_folder, given_files
+from autograder.source import read_source
 
 DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
 # copydetect's defaults: k-grams of 25 filtered characters, and every k-gram kept (window 1).
@@ -80,9 +82,14 @@ def fingerprints(sub: Submission, boilerplate: np.ndarray) -> dict[str, CodeFing
         for name in GRADED_FILES:
             path = folder / name
             if path.is_file():
+                # Decoded as import decodes it (BOM, coding cookie, stray bytes in comments).
+                text = read_source(path).text
+                if text is None:
+                    continue  # Python cannot read it either: nothing to compare
                 try:
-                    prints[name] = CodeFingerprint(str(path), NOISE_T, GUARANTEE_T - NOISE_T + 1, boilerplate)
-                except (UnicodeDecodeError, ValueError):
+                    prints[name] = CodeFingerprint(str(path), NOISE_T, GUARANTEE_T - NOISE_T + 1, boilerplate,
+                                                   fp=io.StringIO(text))
+                except ValueError:
                     continue  # not text: nothing to compare
     return prints
 
