@@ -246,13 +246,18 @@ def expect_state_shapes(actual: Any, expected: dict[str, Sequence[int]], what: s
 
 def expect_own_work(worker: Any, declared: "Delegation") -> None:
     """Fail when the submission hands the exercise's work to a declared library call. Decided
-    here, from the submission's source text (parsed with `ast`, never imported)."""
-    from autograder.delegation import find_uses
+    here, from the submission's source (its bytes parsed as import parses them, never run). A file
+    Python imports but that cannot be analysed here is an error of this check, never a pass."""
+    from autograder.delegation import Unjudgeable, find_uses
 
     source = worker.sources.get(declared.file)
     if source is None:
         return  # a missing or unreadable file fails the probes themselves, with their own feedback
-    uses = find_uses(source, declared.names)
+    try:
+        uses = find_uses(source, declared.names)
+    except Unjudgeable as exc:
+        raise ProbeFailed(f"无法分析 {declared.file} 的源代码（{exc}），{declared.exercise} 是否自己实现无法确认："
+                          "请联系助教。", "error") from None
     if uses:
         u = uses[0]
         where = f"（{u.where} 里）" if u.where else ""
