@@ -26,12 +26,16 @@ CHARGED = ("你的代码让评分进程停止/退出（例如向父进程发送�
            "所以这一部分的检查记为 0 分。请不要操作你自己创建之外的进程。")
 
 
-MACHINERY_DOWN = "grading machinery could not be restarted"
-
-
 class SuiteError(RuntimeError):
     """The suite itself could not run, or the grading machinery could not be brought back (a
-    grader problem, never the student's fault): nothing is recorded for the submission."""
+    grader problem, never the student's fault): nothing is recorded for the submission.
+
+    `kind`: "suite" (the suite does not load) or "machinery_down" (no fork server will start
+    again: a batch stops, since every later submission would meet the same)."""
+
+    def __init__(self, message: str, kind: str = "suite") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -97,7 +101,7 @@ def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
     try:
         forked.shared(config.limits, given_files().resolve(), sandbox=config.sandbox, hide=config.hide)
     except MachineryFault as exc:
-        raise SuiteError(f"{MACHINERY_DOWN} after a fault ({fault}): {exc}") from exc
+        raise SuiteError(f"grading machinery could not be restarted after a fault ({fault}): {exc}", "machinery_down") from exc
 
 
 def _charged(group: str) -> list[CheckResult]:

@@ -7,8 +7,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("passed", "failed", "error", "timeout")
-# A StudentResult.problem starting with this is the grader's fault: never recorded, retried by a re-run.
-GRADER_ERROR = "grader error: "
+# What became of one submission (StudentResult.outcome):
+#   graded: its checks ran (a part charged for bringing the machinery down twice is graded too);
+#   ungradable: the hand-in itself cannot be graded (corrupt or encrypted archive, no code...):
+#       a row with 0 and the reason (`problem`, `problem_kind`), which is not a grade and is
+#       kept out of the class statistics and the LMS exports;
+#   grader_fault: the grading machinery failed: never recorded, a re-run retries it.
+OUTCOMES = ("graded", "ungradable", "grader_fault")
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,20 @@ class StudentResult:
     submitted_at: str = ""  # ISO time from a trusted source (autograder.grade.late), or ""
     late_penalty: float = 0.0  # points taken off the checks' sum by the late policy
     late_note: str = ""  # the penalty explained to the student (Chinese), or ""
+    outcome: str = "graded"  # one of OUTCOMES
+    problem_kind: str = ""  # why ungradable or faulty, as data (SubmissionError.kind, "machinery_down", ...)
+    notes: list[str] = field(default_factory=list)  # what the grader did with the hand-in (Chinese): folder picked, files renamed...
+    source_sha256: str = ""  # the hand-in as graded (zip bytes or folder files): a resubmission is regraded
+    version: str = ""  # expect.assignment_version() it was graded with: a changed suite is regraded
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+
+    @property
+    def graded(self) -> bool:
+        """Whether the total is a grade (ungradable hand-ins and grader faults are not)."""
+        return self.outcome == "graded"
 
     @property
     def raw_total(self) -> float:
@@ -75,7 +94,12 @@ class StudentResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "student": self.student,
+            "outcome": self.outcome,
             "problem": self.problem,
+            "problem_kind": self.problem_kind,
+            "notes": list(self.notes),
+            "source_sha256": self.source_sha256,
+            "version": self.version,
             "sandbox": self.sandbox,
             "seconds": round(self.seconds, 3),
             "compute_seconds": round(self.compute_seconds, 3),
@@ -100,4 +124,10 @@ class StudentResult:
             submitted_at=data.get("submitted_at", ""),
             late_penalty=float(data.get("late_penalty", 0.0)),
             late_note=data.get("late_note", ""),
+            # Results written before outcomes existed: a problem meant an ungradable hand-in.
+            outcome=data.get("outcome") or ("ungradable" if data.get("problem") else "graded"),
+            problem_kind=data.get("problem_kind", ""),
+            notes=list(data.get("notes", [])),
+            source_sha256=data.get("source_sha256", ""),
+            version=data.get("version", ""),
         )

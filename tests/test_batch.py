@@ -41,18 +41,21 @@ def test_scores_and_problem_rows(graded):
     assert all("尚未实现" in c.message for c in results["bob"].checks)
     assert results["carol"].problem and results["carol"].total == 0
     assert all("无法打开压缩包" in c.message for c in results["carol"].checks)
+    assert [results[s].outcome for s in ("alice", "bob", "carol")] == ["graded", "graded", "ungradable"]
+    assert results["carol"].problem_kind == "corrupt"
 
 
 def test_output_files(graded):
     _, out, results = graded
     reader = csv.DictReader((out / "grades.csv").open(encoding="utf-8"))
     rows = list(reader)
-    assert reader.fieldnames == ["student", *groups(), "total"]  # one column per check group
+    assert reader.fieldnames[: len(groups()) + 2] == ["student", *groups(), "total"]  # one column per check group
+    assert [r["status"] for r in rows] == ["graded", "graded", "ungradable"]
     assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
     assert float(rows[0]["part1"]) == results["alice"].group_scores()["part1"]
     assert float(rows[0]["total"]) == results["alice"].total
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert {tuple(sorted(x)) for x in lines} == {("check", "max_score", "message", "score", "status", "student")}
+    assert {tuple(sorted(x)) for x in lines} == {("check", "max_score", "message", "outcome", "score", "status", "student")}
     assert {x["status"] for x in lines} <= {"passed", "failed", "error", "timeout"}
     assert len(lines) == sum(len(r.checks) for r in results.values())
     for student in results:
@@ -67,9 +70,38 @@ def test_rerun_skips_graded_and_student_flag_regrades(graded):
     before = {s: result_path(out, s).stat().st_mtime_ns for s in ("alice", "bob", "carol")}
     grade_all(subs, out, jobs=2, quiet=True, parts=PART)
     assert {s: result_path(out, s).stat().st_mtime_ns for s in before} == before
-    grade_all(subs, out, jobs=1, quiet=True, parts=PART, students=["bob"])
+    regraded = grade_all(subs, out, jobs=1, quiet=True, parts=PART, students=["bob"])
     after = {s: result_path(out, s).stat().st_mtime_ns for s in before}
     assert after["bob"] != before["bob"] and after["alice"] == before["alice"]
+    # The gradebook written from a regrade of one student is still the whole class.
+    assert [r.student for r in regraded] == ["alice", "bob", "carol"]
+
+
+def test_resubmission_and_a_changed_grader_are_regraded(tmp_path):
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    stub, solution = (REPO / d / "cnn_rnn" / "part1_resnet.py" for d in ("assignments", "solutions"))
+    for student in ("dan", "eve"):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(stub, subs / student / "part1_resnet.py")
+    first = {r.student: r for r in grade_all(subs, out, jobs=2, quiet=True, parts=PART)}
+    assert first["dan"].total == first["eve"].total == 0
+    shutil.copy(solution, subs / "dan" / "part1_resnet.py")  # dan hands in again, eve does not
+    stored = json.loads(result_path(out, "eve").read_text(encoding="utf-8"))
+    stored["version"] = "graded-by-an-older-suite"
+    result_path(out, "eve").write_text(json.dumps(stored), encoding="utf-8")
+    again = {r.student: r for r in grade_all(subs, out, jobs=2, quiet=True, parts=PART)}
+    assert again["dan"].total == again["dan"].max_total  # the new hand-in, not the old grade
+    assert again["eve"].version != "graded-by-an-older-suite"  # regraded with the current suite
+    before = {s: result_path(out, s).stat().st_mtime_ns for s in ("dan", "eve")}
+    grade_all(subs, out, jobs=2, quiet=True, parts=PART)  # nothing changed: nothing regraded
+    assert {s: result_path(out, s).stat().st_mtime_ns for s in before} == before
+
+
+def test_the_command_says_when_hand_ins_could_not_be_graded(graded, tmp_path, capsys):
+    subs, out, _ = graded
+    assert main(["grade", str(subs), "--out", str(out), "-q", "--part", "part1"]) == 1  # documented: some ungradable
+    err = capsys.readouterr().err
+    assert "1 submission(s) could not be graded" in err and "carol: [corrupt]" in err
 
 
 def test_unknown_student_and_missing_folder_are_clear(tmp_path, capsys):

@@ -1,12 +1,13 @@
 """Grade a class on a Dask cluster: `autograder grade SUBMISSIONS --out DIR --scheduler ADDRESS`.
 
-The coordinator (the `autograder grade` process) reads each submission, keeps the files a local
-run would unpack, and sends them as bytes in a Dask task; no shared file system is needed. It
+The coordinator (the `autograder grade` process) reads each hand-in as it is (an archive's bytes,
+or a folder's code files with their times) and sends it in a Dask task; no shared file system is
+needed. The worker unpacks and grades it with the same `grade_submission` as a local run. It
 registers `GraderPlugin` with the scheduler itself, so plain `dask worker ADDRESS` processes
 (and a `LocalCluster`) need no extra flag, and workers that join later get it too. The plugin
 gives each worker thread one warm grading process (autograder/grade/grading_process.py: the
 grader imported, fork server and sandbox up), which grades one submission at a time exactly as
-the local pool does. Only the per-student result dict comes back; the coordinator remains the
+the local pool does. Only the student's result comes back (as JSON); the coordinator remains the
 only writer of the output folder (autograder/grade/batch.py).
 
 Failures: Dask reruns the tasks of a worker that dies on another worker and keeps one result per
@@ -21,7 +22,6 @@ import hashlib
 import ipaddress
 import socket
 import sys
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -35,11 +35,11 @@ try:
 except ModuleNotFoundError as exc:  # an optional extra: students never need it
     raise ModuleNotFoundError("grading on a Dask cluster needs Dask's `distributed`: pip install -e '.[cluster]'") from exc
 
+from autograder.config import GradingConfig
 from autograder.grade.discover import Submission
 from autograder.grade.grading_process import PACKAGE_ROOT, GradingProcess, GradingProcessDied, Payload
-from autograder.grade.unpack import SubmissionError, copy_folder, unpack_zip
-from autograder.config import GradingConfig
-from autograder.results import GRADER_ERROR
+from autograder.grade.unpack import MAX_ARCHIVE_BYTES, SKIPPED_DIRS, is_code
+from autograder.results import StudentResult
 
 PLUGIN_NAME = "cnn_rnn-grader"
 SECURE_SCHEMES = ("tls", "wss", "inproc")
@@ -93,16 +93,23 @@ def grader_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def pack(sub: Submission) -> Payload:
-    """The files a local run would unpack, as bytes; raises where a local unpack would fail."""
-    with tempfile.TemporaryDirectory(prefix="cnn_rnn_pack_") as tmp:
-        dest = Path(tmp)
-        if sub.path.is_dir():
-            copy_folder(sub.path, dest)
-        else:
-            unpack_zip(sub.path, dest)
-        files = tuple((p.relative_to(dest).as_posix(), p.read_bytes()) for p in sorted(dest.rglob("*")) if p.is_file())
-    return Payload(sub.student, sub.path.name, files)
+def pack(sub: Submission) -> Payload | None:
+    """The hand-in as it is, to be unpacked on the worker: an archive's bytes, or a folder's code
+    files with their modification times (which pick between two equally complete folders).
+    None when it is not worth sending (an unreadable or oversized hand-in): the coordinator
+    then makes its row itself, through the same path."""
+    try:
+        if not sub.path.is_dir():
+            if sub.path.stat().st_size > MAX_ARCHIVE_BYTES:
+                return None
+            return Payload(sub.student, sub.path.name, (("", sub.path.read_bytes(), sub.path.stat().st_mtime),), archive=True, note=sub.note)
+        files = tuple((p.relative_to(sub.path).as_posix(), p.read_bytes(), p.stat().st_mtime)
+                      for p in sorted(sub.path.rglob("*"))
+                      if is_code(p.name) and p.is_file() and not p.is_symlink()
+                      and not SKIPPED_DIRS.intersection(p.relative_to(sub.path).parts))
+    except OSError:
+        return None
+    return Payload(sub.student, sub.path.name, files, archive=False, note=sub.note)
 
 
 class GraderPlugin(WorkerPlugin):
@@ -150,8 +157,9 @@ class GraderPlugin(WorkerPlugin):
             self.processes.clear()
 
     def grade(self, payload: Payload) -> dict:
+        """The student's result as a dict (StudentResult.to_dict); a grader fault is one too."""
         if self.fault:
-            return {"problem": f"{GRADER_ERROR}{self.fault}"}
+            return _fault(payload.student, self.fault, "grader_version")
         proc = self.idle.get()
         try:
             for _ in range(2):  # a grading process that died is replaced once
@@ -162,10 +170,14 @@ class GraderPlugin(WorkerPlugin):
                     try:
                         proc = self._replace(proc)
                     except GradingProcessDied as closed:
-                        return {"problem": f"{GRADER_ERROR}{closed}"}
-            return {"problem": f"{GRADER_ERROR}{last} (twice, on {self.where})"}
+                        return _fault(payload.student, str(closed), "grading_process")
+            return _fault(payload.student, f"{last} (twice, on {self.where})", "grading_process")
         finally:
             self.idle.put(proc)
+
+
+def _fault(student: str, message: str, kind: str) -> dict:
+    return StudentResult(student, problem=message, outcome="grader_fault", problem_kind=kind).to_dict()
 
 
 def grade_task(payload: Payload) -> dict:
@@ -176,16 +188,15 @@ def grade_task(payload: Payload) -> dict:
     return plugin.grade(payload)
 
 
-def grade_on_cluster(address: str, todo: list[Submission], config: GradingConfig, *, insecure: bool = False) -> Iterator[tuple[Submission, dict]]:
-    """(submission, result dict) pairs as the cluster finishes them, like the local pool."""
+def grade_on_cluster(address: str, todo: list[Submission], config: GradingConfig, *, insecure: bool = False) -> Iterator[tuple[Submission, StudentResult]]:
+    """(submission, result) pairs as the cluster finishes them, like the local pool."""
     check_address(address, insecure)
     return _graded(address, todo, config)
 
 
-def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iterator[tuple[Submission, dict]]:
+def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iterator[tuple[Submission, StudentResult]]:
     # Coordinator side only: the Dask worker process never imports the grader itself (nor torch).
-    from autograder.grade.batch import grade_one
-    from autograder.grading import MACHINERY_DOWN
+    from autograder.grade.submission import grade_submission
 
     if not todo:
         return
@@ -200,10 +211,9 @@ def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iter
             # A bounded number of submissions in flight: the coordinator never holds a whole class in memory.
             window = max(MIN_WINDOW, 2 * sum(client.nthreads().values()))
             while len(running) < window and (sub := next(waiting, None)) is not None:
-                try:
-                    payload = pack(sub)
-                except (SubmissionError, OSError):  # cannot be graded: the local path says why, grading nothing
-                    yield sub, grade_one(sub, config)
+                payload = pack(sub)
+                if payload is None:  # cannot be graded: the one path says why, grading nothing
+                    yield sub, grade_submission(sub.path, sub.student, config, [sub.note] if sub.note else [])
                     continue
                 fut = client.submit(grade_task, payload, key=f"grade-{sub.student}-{uuid.uuid4().hex[:8]}", pure=False)
                 running[fut] = sub
@@ -213,14 +223,14 @@ def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iter
             fut = next(done)
             sub = running.pop(fut)
             if fut.status == "finished":
-                data = fut.result()
+                result = StudentResult.from_dict(fut.result())
             else:  # lost with too many workers, cancelled, or the task raised: a grader fault
                 exc = fut.exception() if fut.status == "error" else fut.status
-                data = {"problem": f"{GRADER_ERROR}Dask task failed: {type(exc).__name__}: {exc}"}
+                result = StudentResult.from_dict(_fault(sub.student, f"Dask task failed: {type(exc).__name__}: {exc}", "dask"))
             fut.release()
-            yield sub, data
-            if MACHINERY_DOWN in data.get("problem", ""):  # as the local pool: stop, record nothing more
+            yield sub, result
+            if result.problem_kind == "machinery_down":  # as the local pool: stop, record nothing more
                 client.cancel(list(running))
                 for sub in [*running.values(), *waiting]:
-                    yield sub, {"problem": f"{GRADER_ERROR}not graded: the batch stopped ({MACHINERY_DOWN} on a worker)"}
+                    yield sub, StudentResult.from_dict(_fault(sub.student, "not graded: the batch stopped (grading machinery down on a worker)", "machinery_down"))
                 return

@@ -1,4 +1,9 @@
-"""`autograder grade SUBMISSIONS --out DIR`."""
+"""`autograder grade SUBMISSIONS --out DIR`.
+
+Exit codes: 0 every submission graded; 1 outputs written, but some hand-ins could not be graded
+(each has a row with status `ungradable` and the reason); 2 bad arguments or input folder;
+3 the grader failed on some submissions (nothing recorded for them: run the same command again).
+"""
 
 from __future__ import annotations
 
@@ -31,16 +36,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--part", action="append", choices=PARTS, help="grade only this part; repeatable (default: all)")
     p.add_argument("--nbgrader", type=Path, metavar="COURSE_DIR", help="also write the scores into this nbgrader course's gradebook")
     p.add_argument("--assignment", default=ASSIGNMENT, help=f"nbgrader assignment name (submitted/<student>/NAME/; default {ASSIGNMENT})")
-    late = p.add_argument_group("late policy (times only from nbgrader timestamp.txt, Gradescope submission_metadata.json or --submission-times)")
-    late.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2026-11-20T23:59:00+08:00")
-    late.add_argument("--late-penalty", help="P%%/day or P%%/hour of the maximum points, optionally 'grace=15m cap=50%%'")
-    late.add_argument("--submission-times", type=Path, metavar="CSV", help="instructor CSV: submission, submitted_at[, student]")
-    late.add_argument("--keep", choices=("newest", "best"), default="newest", help="which of a student's submissions counts (default newest)")
-    lms = p.add_argument_group("LMS export")
-    lms.add_argument("--canvas-csv", type=Path, metavar="FILE", help="write a Canvas gradebook import CSV")
-    lms.add_argument("--canvas-assignment", default=ASSIGNMENT, help="Canvas column: 'Name (assignment id)' updates it, a new name creates one")
-    lms.add_argument("--moodle-csv", type=Path, metavar="FILE", help="write a Moodle grade import CSV (identifier, grade)")
-    lms.add_argument("--roster", type=Path, metavar="CSV", help="Canvas gradebook export or CSV with a 'student' column (docs/INTEGRATIONS.md)")
+    timing = p.add_argument_group("late policy (times only from nbgrader timestamp.txt, Gradescope submission_metadata.json or --submission-times)")
+    timing.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2026-11-20T23:59:00+08:00")
+    timing.add_argument("--late-penalty", help="P%%/day or P%%/hour of the maximum points, optionally 'grace=15m cap=50%%'")
+    timing.add_argument("--submission-times", type=Path, metavar="CSV", help="instructor CSV: submission, submitted_at[, student]")
+    timing.add_argument("--keep", choices=("newest", "best"), default="newest", help="which of a student's submissions counts (default newest)")
+    export = p.add_argument_group("LMS export")
+    export.add_argument("--canvas-csv", type=Path, metavar="FILE", help="write a Canvas gradebook import CSV")
+    export.add_argument("--canvas-assignment", default=ASSIGNMENT, help="Canvas column: 'Name (assignment id)' updates it, a new name creates one")
+    export.add_argument("--moodle-csv", type=Path, metavar="FILE", help="write a Moodle grade import CSV (identifier, grade)")
+    export.add_argument("--roster", type=Path, metavar="CSV", help="Canvas gradebook export or CSV with a 'student' column (docs/INTEGRATIONS.md)")
     p.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None, metavar="ADDRESS",
                    help="grade on this Dask cluster (tcp://HOST:8786, tls://...; default $DASK_SCHEDULER_ADDRESS) instead of "
                         "local processes; see docs/DISTRIBUTED.md")
@@ -84,4 +89,9 @@ def run(args: argparse.Namespace) -> int:
 
         course = write_gradebook(args.nbgrader, args.assignment, results)
         print(f"nbgrader gradebook: {len(results)} submission(s) of {args.assignment!r} written to {course.db_url}")
+    if failed := [r for r in results if r.outcome == "ungradable"]:
+        print(f"\n{len(failed)} submission(s) could not be graded (status 'ungradable' in grades.csv, no grade in the LMS files):", file=sys.stderr)
+        for r in failed:
+            print(f"  {r.student}: [{r.problem_kind}] {r.problem}", file=sys.stderr)
+        return 1
     return 0

@@ -1,7 +1,7 @@
 """A warm grading process under a Dask worker: `python -m autograder.grade.grading_process`.
 
 Each Dask worker thread owns one of these (see autograder/grade/cluster.py). It is the same
-trusted grading process the local pool runs (`grade_one` in its main thread), started once:
+trusted grading process the local pool runs (`grade_submission` in its main thread), started once:
 it imports the grader, starts its fork server and sandbox before the first submission, and
 then grades submissions one at a time for as long as the Dask worker lives.
 
@@ -10,7 +10,7 @@ a nanny is a daemonic process, which multiprocessing forbids to have children.
 
 Protocol (both sides trusted, same machine): one JSON line of settings on stdin, then one JSON
 line per submission (files base64-encoded) on stdin, answered by one JSON line (the
-per-student result dict of `grade_one`) on a private copy of stdout; the grader's own prints
+student's `StudentResult.to_dict()`) on a private copy of stdout; the grader's own prints
 go to stderr.
 """
 
@@ -36,20 +36,24 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class Payload:
-    """One submission as bytes: the files `unpack` would copy, by relative path."""
+    """One hand-in as bytes: an archive (one file, rel "") or a folder's files by relative path,
+    each with its modification time."""
 
     student: str
-    name: str  # the zip's or folder's name, as in messages of a local run
-    files: tuple[tuple[str, bytes], ...]
+    name: str  # the archive's or folder's name, as in messages of a local run
+    files: tuple[tuple[str, bytes, float], ...]
+    archive: bool = False
+    note: str = ""  # how discovery found the student id (Submission.note)
 
     def to_json(self) -> str:
-        files = [[rel, base64.b64encode(data).decode("ascii")] for rel, data in self.files]
-        return json.dumps({"student": self.student, "name": self.name, "files": files})
+        files = [[rel, base64.b64encode(data).decode("ascii"), mtime] for rel, data, mtime in self.files]
+        return json.dumps({"student": self.student, "name": self.name, "files": files, "archive": self.archive, "note": self.note})
 
     @classmethod
     def from_json(cls, line: str) -> "Payload":
         data = json.loads(line)
-        return cls(data["student"], data["name"], tuple((rel, base64.b64decode(b64)) for rel, b64 in data["files"]))
+        files = tuple((rel, base64.b64decode(b64), float(mtime)) for rel, b64, mtime in data["files"])
+        return cls(data["student"], data["name"], files, bool(data.get("archive")), data.get("note", ""))
 
 
 class GradingProcessDied(RuntimeError):
@@ -96,18 +100,25 @@ class GradingProcess:
 
 
 def materialize(payload: Payload, root: Path) -> Path:
-    """Write the payload's files under root/<name>, the path `grade_one` then reads."""
+    """Write the hand-in back as root/<name> (an archive or a folder), times included: the path
+    `grade_submission` then reads, as a local run reads the original."""
     if payload.name in ("", ".", "..") or Path(payload.name).name != payload.name:
         raise ValueError(f"unsafe submission name in payload: {payload.name!r}")
-    folder = root / payload.name
-    folder.mkdir(parents=True)
-    for rel, data in payload.files:
-        target = folder.joinpath(*rel.split("/"))
-        if folder not in target.resolve().parents:  # packed by the coordinator from checked names
+    path = root / payload.name
+    if payload.archive:
+        (_, data, mtime), = payload.files
+        path.write_bytes(data)
+        os.utime(path, (mtime, mtime))
+        return path
+    path.mkdir(parents=True)
+    for rel, data, mtime in payload.files:
+        target = path.joinpath(*rel.split("/"))
+        if path not in target.resolve().parents:  # packed by the coordinator from checked names
             raise ValueError(f"unsafe path in payload: {rel!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    return folder
+        os.utime(target, (mtime, mtime))
+    return path
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -151,8 +162,7 @@ def _warm(config: "GradingConfig") -> None:
 
 
 def serve(source: IO[str], sink: IO[str]) -> int:
-    from autograder.grade.batch import grade_one
-    from autograder.grade.discover import Submission
+    from autograder.grade.submission import grade_submission
 
     settings = json.loads(source.readline() or "null")
     if settings is None:
@@ -162,8 +172,8 @@ def serve(source: IO[str], sink: IO[str]) -> int:
     for line in source:
         payload = Payload.from_json(line)
         with tempfile.TemporaryDirectory(prefix="cnn_rnn_payload_") as tmp:
-            data = grade_one(Submission(payload.student, materialize(payload, Path(tmp))), config)
-        sink.write(json.dumps(data, ensure_ascii=False) + "\n")
+            result = grade_submission(materialize(payload, Path(tmp)), payload.student, config, [payload.note] if payload.note else [])
+        sink.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         sink.flush()
     return 0
 

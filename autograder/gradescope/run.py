@@ -23,16 +23,16 @@ from pathlib import Path
 
 import autograder
 from autograder.atomic import write_text
-from autograder.catalog import zero_results
-from autograder.expect import cache_root
-from autograder.config import GradingConfig
-from autograder.grade.unpack import SubmissionError, unpack
 from autograder.catalog import SUITES
+from autograder.config import GradingConfig
+from autograder.expect import cache_root
+from autograder.grade.submission import grade_prepared, ungradable
+from autograder.grade.unpack import SubmissionError, prepare
 from autograder.grading import SuiteError, grade_folder, run_suite
 from autograder.gradescope.results import gradescope_results
 from autograder.launch.settings import Limits
 from autograder.results import CheckResult, StudentResult
-from autograder.runtime.assignment import GRADED_FILES, PARTS, REPO, code_folder, given_files
+from autograder.runtime.assignment import GRADED_FILES, PARTS, REPO, given_files
 
 # What decides a grade: readable by the grading user (root) only. Whole folders, so that a file
 # added to one is covered too.
@@ -68,27 +68,22 @@ def submission_source(folder: Path) -> Path:
 
 
 def grade(root: Path, parts: tuple[str, ...] | None, run_as: tuple[int, int] | None) -> tuple[StudentResult, list[CheckResult]]:
-    """Hidden suite (the grade) and public checks (feedback) on the unpacked submission."""
+    """Hidden suite (the grade) and public checks (feedback) on the unpacked submission, through
+    the same per-submission path as a batch (autograder.grade.submission)."""
     # The worker is a fresh interpreter started as `run_as` (no fork server: there is one
     # submission per container, and a worker of another uid cannot signal, trace or read the
     # root-owned grader), inside bubblewrap when the container allows it.
     config = GradingConfig(limits=Limits(run_as=run_as), forkserver=False, hide=(root / "submission", root / "results"), parts=parts)
     with tempfile.TemporaryDirectory(prefix="gradescope_") as tmp:
-        code = Path(tmp) / "code"
         try:
-            unpack(submission_source(root / "submission"), code)
-            folder = code_folder(code)
-            if folder is None:
-                raise SubmissionError(f"提交里没有找到任何作业文件（{', '.join(GRADED_FILES)}）")
-            hidden = grade_folder("submission", folder, config)
+            prepared = prepare(submission_source(root / "submission"), Path(tmp) / "code")
         except SubmissionError as exc:
-            return StudentResult("submission", zero_results(str(exc), parts=parts), problem=str(exc)), []
-        except SuiteError as exc:
-            print(f"grader error: {exc}")
-            msg = "评分程序内部错误，请联系助教"
-            return StudentResult("submission", zero_results(msg, parts=parts), problem=f"grader error: {exc}"), []
+            return ungradable("submission", exc, config), []
+        hidden = grade_prepared("submission", prepared, config)
+        if not hidden.graded:
+            return hidden, []
         try:
-            public = run_suite(folder, "public", config).results
+            public = run_suite(prepared.folder, "public", config).results
         except SuiteError as exc:  # no public checks for these parts: the grade is unaffected
             print(f"public checks skipped: {exc}")
             public = []
@@ -121,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         lock_down()
     print(f"grader: {Path(autograder.__file__).parent}; student code runs as uid {run_as[0] if run_as else os.geteuid()}")
     hidden, public = grade(args.root, parts, run_as)
+    if hidden.outcome == "grader_fault":
+        # Never a 0: without results.json Gradescope tells the student that the autograder
+        # failed, and the instructor sees a submission to rerun.
+        (args.root / "results" / "results.json").unlink(missing_ok=True)
+        print(f"run_autograder: grader error ({hidden.problem_kind}): {hidden.problem}", file=sys.stderr)
+        return 1
     data = gradescope_results(hidden, public, time.monotonic() - started)
     write_text(args.root / "results" / "results.json", json.dumps(data, ensure_ascii=False, indent=1))
     print(f"score {hidden.total:g}/{hidden.max_total:g}; {hidden.sandbox or 'not graded'}")
