@@ -125,6 +125,13 @@ def test_canvas_export_with_a_canvas_roster(tmp_path):
     assert missing == ["dan"] and [p.name for p in absent] == ["Zhao, Eve"]  # the test student is no one
     section = lms.write_exports(results, roster, tmp_path / "c.csv", tmp_path / "m.csv", "Module 6")
     assert "dan" in section[0] and "Zhao, Eve" in section[0] and (tmp_path / "c.csv").is_file()
+    # Eve handed in a corrupt zip: she is on the roster with an empty cell, not a 0, and not "without a submission"
+    eve = StudentResult("eve", [CheckResult("part5.x", "part5", 0.0, 15.0, "error", "坏了")], problem="压缩包已损坏", outcome="ungradable", problem_kind="corrupt")
+    rows = list(csv.reader(io.StringIO(lms.canvas_csv([*results, eve], "Module 6 CNN RNN (4412)", roster))))
+    assert rows[-1] == ["Zhao, Eve", "1105", "2026005", "eve", "AI-101 Section 2", ""]
+    assert lms.unmatched([*results, eve], roster)[1] == []
+    section = lms.write_exports([*results, eve], roster, None, None, "Module 6")
+    assert "Grade left empty" in section[0] and "eve" in section[0].split("Grade left empty", 1)[1].splitlines()[0]
 
 
 def test_moodle_export_and_a_plain_roster(tmp_path):

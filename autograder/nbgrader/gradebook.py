@@ -5,6 +5,10 @@ Each hidden check becomes an autograded grade cell (max score = its points) of o
 check scores as `auto_score`. `nbgrader export` and formgrader's gradebook views then show them.
 The companion notebooks' own test cells are worth 0 points (see autograder/release/notebooks.py);
 when nbgrader has not run them, they are recorded as 0 so no submission waits for manual grading.
+
+A submission that could not be graded gets no score: its hidden-check grades are left empty and
+marked `needs_manual_grade`, so formgrader lists it as waiting for the instructor. (nbgrader itself
+counts an empty grade as 0 in `nbgrader export`; the grade is not written as one.)
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ def _ensure_grade_rows(gb, submission, notebook) -> None:
 
 
 def write_gradebook(course_dir: Path, assignment: str, results: list[StudentResult]) -> Course:
-    """Record every student's hidden-check scores in the course's gradebook.db."""
+    """Record every student's hidden-check scores in the course's gradebook.db (none for an
+    ungradable submission: its grades wait for manual grading)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     course = course_settings(course_dir)
@@ -93,8 +98,8 @@ def write_gradebook(course_dir: Path, assignment: str, results: list[StudentResu
             _ensure_grade_rows(gb, submission, notebook)
             for c in r.checks:
                 grade = gb.find_grade(c.check, NOTEBOOK, assignment, r.student)
-                grade.auto_score = float(c.score)
-                grade.needs_manual_grade = False
+                grade.auto_score = float(c.score) if r.graded else None  # ungradable: no score, waits for the instructor
+                grade.needs_manual_grade = not r.graded
             for snb in submission.notebooks:
                 for grade in snb.grades:
                     if grade.auto_score is None and grade.manual_score is None and grade.max_score == 0:

@@ -1,40 +1,50 @@
 """Class summary: totals, per-part means, pass rate and the most common failure causes per check,
-late penalties, and a score histogram."""
+late penalties, the submissions that could not be graded (with why), notes on hand-ins, and a score
+histogram. Every number comes from `report.classwide`, over graded submissions only."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from autograder.atomic import save_figure
-from autograder.report.classwide import check_stats, part_means
+from autograder.report.classwide import BINS, check_stats, graded, histogram, part_means, totals, ungradable
 from autograder.results import StudentResult
 
-
-def pass_rates(results: list[StudentResult]) -> list[tuple[str, float, int]]:
-    """(check, pass rate, number of students) in suite order."""
-    order: dict[str, list[bool]] = {}
-    for r in results:
-        for c in r.checks:
-            order.setdefault(c.check, []).append(c.status == "passed")
-    return [(name, sum(v) / len(v), len(v)) for name, v in order.items()]
+UNGRADABLE_HEADING = "## Submissions that could not be graded"
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(results: list[StudentResult], extra: list[str] = ()) -> str:
-    totals = sorted(r.total for r in results)
-    out = ["# Class summary", ""]
-    if totals:
-        mean = sum(totals) / len(totals)
-        out += [f"{len(totals)} students, mean {mean:.1f}, median {totals[len(totals) // 2]:g}, min {totals[0]:g}, max {totals[-1]:g}", ""]
-        out += ["| part | mean | max |", "|---|---|---|"] + [f"| {g} | {m:.1f} | {x:g} |" for g, m, x in part_means(results)] + [""]
+def ungradable_warnings(results: list[StudentResult]) -> list[str]:
+    """One console line (English) per submission that could not be graded, with its reason."""
+    return [f"{r.student}: could not be graded ({r.problem_kind or 'ungradable'}): {r.problem}" for r in ungradable(results)]
+
+
+def ungradable_explained(ungradable_as_zero: bool = False) -> str:
+    """What an ungradable row means in this class's outputs (English, for summary.md and class_report.html)."""
+    cells = ("their grade cells in grades.csv and the Canvas/Moodle files (when written) are 0 (--ungradable-as-zero)" if ungradable_as_zero
+             else "their grade cells in grades.csv and the Canvas/Moodle files (when written) are empty")
+    return (f"Not a grade: left out of every class statistic, and {cells}. "
+            "Each student's feedback says what to fix; grade by hand or regrade a resubmission.")
+
+
+def markdown(results: list[StudentResult], extra: list[str] = (), ungradable_as_zero: bool = False) -> str:
+    out = ["# Class summary", "", totals(results).describe(), ""]
     for note in sorted({r.sandbox for r in results if r.sandbox}):
         out += [f"**Isolation:** {note}", ""]
-    out += ["| check | pass rate | n |", "|---|---|---|"]
-    out += [f"| `{name}` | {rate:.0%} | {n} |" for name, rate, n in pass_rates(results)]
-    wrong = [s for s in check_stats(results) if s.causes]
+    bad = ungradable(results)
+    if bad:
+        out += [UNGRADABLE_HEADING, "", ungradable_explained(ungradable_as_zero), "", "| student | reason | kind |", "|---|---|---|"]
+        out += [f"| {_cell(r.student)} | {_cell(r.problem)} | {r.problem_kind} |" for r in bad] + [""]
+    if graded(results):
+        out += ["## Mean per part", "", "| part | mean | max |", "|---|---|---|"]
+        out += [f"| {g} | {m:.1f} | {x:g} |" for g, m, x in part_means(results)] + [""]
+    stats = check_stats(results)
+    out += ["## Pass rate per check", "", "| check | pass rate | n |", "|---|---|---|"]
+    out += [f"| `{s.check}` | {s.rate:.0%} | {s.n} |" for s in stats]
+    wrong = [s for s in stats if s.causes]
     if wrong:
         out += ["", "## What the class got wrong", "", "Failure causes per check, grouped by the hint the check gives (most common first).", "",
                 "| check | failed | cause | students |", "|---|---|---|---|"]
@@ -45,25 +55,36 @@ def markdown(results: list[StudentResult], extra: list[str] = ()) -> str:
     if late:
         out += ["", "## Late submissions", "", "| student | submitted | penalty | total |", "|---|---|---|---|"]
         out += [f"| {r.student} | {r.submitted_at} | −{r.late_penalty:g} | {r.total:g} |" for r in late]
-    problems = [r for r in results if r.problem]
+    problems = [r for r in graded(results) if r.problem]
     if problems:
-        out += ["", "## Submissions with problems", ""] + [f"- {r.student}: {r.problem}" for r in problems]
+        out += ["", "## Graded submissions with problems", ""] + [f"- {r.student}: {_cell(r.problem)}" for r in problems]
+    noted = sorted((r for r in results if r.notes), key=lambda r: r.student)
+    if noted:
+        out += ["", "## Notes on hand-ins", "", "What the grader did with these hand-ins (the students see the same notes in their feedback).", ""]
+        out += [f"- {r.student}: " + "；".join(_cell(n) for n in r.notes) for r in noted]
     for section in extra:
         out += ["", section.rstrip("\n")]
     return "\n".join(out) + "\n"
 
 
 def histogram_png(results: list[StudentResult], path: Path) -> None:
+    """The graded totals in classwide.histogram's bins; whole-student ticks."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    top, counts = histogram(results)
+    width = top / BINS
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist([r.total for r in results], bins=range(0, 105, 5), color="#4477aa", edgecolor="white")
+    ax.bar([i * width for i in range(len(counts))], counts, width=width, align="edge", color="#4477aa", edgecolor="white")
     ax.set_xlabel("total score")
     ax.set_ylabel("students")
-    ax.set_xlim(0, 100)
-    ax.set_title(f"Score histogram ({len(results)} students)")
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, max(max(counts, default=0), 1))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    n = totals(results)
+    ax.set_title(f"Score histogram ({n.n} students" + (f"; {n.ungradable} not graded, not shown)" if n.ungradable else ")"))
     fig.tight_layout()
     save_figure(fig, path, dpi=100)

@@ -35,8 +35,12 @@ def checks_table(checks: list[CheckResult], with_messages: bool = True) -> str:
 
 
 def gradebook_table(results: list[StudentResult], groups: list[str]) -> str:
+    """The class on the console; a submission that could not be graded shows `-` for its scores."""
     rows = []
     for r in sorted(results, key=lambda r: r.student):
         g = r.group_scores()
-        rows.append([r.student, *[f"{g.get(x, 0):g}" for x in groups], f"{r.total:g}", "problem: " + r.problem[:60] if r.problem else ""])
+        if r.graded:
+            rows.append([r.student, *[f"{g.get(x, 0):g}" for x in groups], f"{r.total:g}", "problem: " + r.problem[:60] if r.problem else ""])
+        else:
+            rows.append([r.student, *["-" for _ in groups], "-", "NOT GRADED: " + r.problem[:60]])
     return render(rows, ["student", *groups, "total", ""])
