@@ -44,8 +44,14 @@ def grade_one(sub: Submission, config: GradingConfig) -> StudentResult:
     return grade_submission(sub.path, sub.student, config, [sub.note] if sub.note else [])
 
 
-def _die_with_parent() -> None:
-    """Pool processes die with the grader (kill -9 included) instead of grading on as orphans."""
+def _pool_process() -> None:
+    """Pool processes die with the grader (kill -9 included) instead of grading on as orphans,
+    and clean up when they end: multiprocessing ends its children with os._exit, which skips
+    the atexit handlers that stop the fork server and remove its files in /tmp."""
+    import atexit
+    from multiprocessing import util
+
+    util.Finalize(None, atexit._run_exitfuncs, exitpriority=0)
     try:
         import ctypes
         import signal
@@ -129,7 +135,7 @@ def _grade_locally(todo: list[Submission], jobs: int, config: GradingConfig) -> 
         if not pending:
             break
         broken: list[Submission] = []
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_pool_process) as pool:
             futures = {pool.submit(grade_one, s, config): s for s in pending}
             for fut in as_completed(futures):
                 sub = futures[fut]

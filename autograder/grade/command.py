@@ -45,6 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--canvas-csv", type=Path, metavar="FILE", help="write a Canvas gradebook import CSV")
     export.add_argument("--canvas-assignment", default=ASSIGNMENT, help="Canvas column: 'Name (assignment id)' updates it, a new name creates one")
     export.add_argument("--moodle-csv", type=Path, metavar="FILE", help="write a Moodle grade import CSV (identifier, grade)")
+    export.add_argument("--ungradable-as-zero", action="store_true",
+                        help="write 0 for hand-ins that could not be graded (default: an empty cell in grades.csv and the LMS files)")
     export.add_argument("--roster", type=Path, metavar="CSV", help="Canvas gradebook export or CSV with a 'student' column (docs/INTEGRATIONS.md)")
     p.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None, metavar="ADDRESS",
                    help="grade on this Dask cluster (tcp://HOST:8786, tls://...; default $DASK_SCHEDULER_ADDRESS) instead of "
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if policy is not None and (untimed := [r.student for r in results if not r.submitted_at]):
         extra.append("## No trusted submission time\n\nNo late policy applied to: " + ", ".join(untimed) + "\n")
     if args.canvas_csv or args.moodle_csv:
-        extra += lms.write_exports(results, roster, args.canvas_csv, args.moodle_csv, args.canvas_assignment)
-    paths = write_outputs(args.out, results, extra)
+        extra += lms.write_exports(results, roster, args.canvas_csv, args.moodle_csv, args.canvas_assignment, args.ungradable_as_zero)
+    paths = write_outputs(args.out, results, extra, args.ungradable_as_zero)
     from autograder.launch.sandbox import UNSANDBOXED
 
     if any(r.sandbox == UNSANDBOXED for r in results):

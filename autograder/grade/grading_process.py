@@ -89,6 +89,11 @@ class GradingProcess:
         return json.loads(line)
 
     def close(self) -> None:
+        try:  # end of input: the process ends itself, and its clean-up runs (fork server, /tmp)
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()

@@ -155,6 +155,7 @@ class ForkServer:
         if self.cap is not None:
             self.cap.kill_all()
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
         shutil.rmtree(self.work, ignore_errors=True)
         if self.inputs is not None:
             self.inputs.close()
