@@ -22,13 +22,14 @@ from autograder.cli import main
 from autograder.examples import build_examples
 from autograder.grade.batch import grade_all, result_path
 from autograder.grade.cluster import check_address
+from faults import FAILED, faulty_solution
 
 REPO = Path(__file__).resolve().parents[1]
 PART = "part3"  # the cheapest part to grade
 # Controls, two part-3 bugs, one of them zipped (it travels as the zip's files), and a corrupt zip
 # (its problem row is made by the coordinator, as a local run makes it).
 CLASS = ["solution", "stubs", "p3_tokenizer_no_lowercase", "p3_gate_order_f_i_swapped"]
-STUDENTS = ["broken", "p3_gate", "p3_tokenizer_no_lowercase", "solution", "stubs"]
+STUDENTS = ["broken", "p3_gate", "p3_loop", "p3_tokenizer_no_lowercase", "solution", "stubs"]
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,14 @@ def subs(tmp_path_factory) -> Path:
             zf.write(path, f"cnn_rnn/{path.name}")
     shutil.rmtree(root / "p3_gate_order_f_i_swapped")
     (root / "broken.zip").write_bytes(b"not a zip")
+    faulty_solution(root / "p3_loop", "loop")  # an infinite loop in char_tokenize: one check of part 3
     return root
 
 
 @pytest.fixture(scope="module")
 def local(subs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", "--part", PART]) == 0
+    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", "--part", PART]) == 1  # broken.zip: ungradable
     return out
 
 
@@ -89,13 +91,16 @@ def _result(out: Path, student: str) -> dict:
 def test_cluster_gradebook_matches_local_run(subs, local, cluster, tmp_path):
     address, _ = cluster
     out = tmp_path / "out"
-    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", "--part", PART]) == 0
+    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", "--part", PART]) == 1  # broken.zip
     for name in ("grades.csv", "results.jsonl"):
         assert (out / name).read_text(encoding="utf-8").splitlines() == (local / name).read_text(encoding="utf-8").splitlines(), name
     for student in STUDENTS:
         assert _result(out, student) == _result(local, student)
     assert _result(out, "solution")["total"] == _result(out, "solution")["max_total"] > 0  # not a gradebook of zeros
     assert 0 < _result(out, "p3_gate")["total"] < _result(out, "p3_gate")["max_total"]  # the zip was graded, not refused
+    loop = _result(out, "p3_loop")  # the hang costs the checks of that function only, on Dask too
+    assert {c["check"] for c in loop["checks"] if c["status"] != "passed"} == {c for c in FAILED if c.startswith(PART)}
+    assert loop["total"] == loop["max_total"] - 1
 
 
 def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster, tmp_path, capfd):

@@ -4,13 +4,11 @@ only discover() and prepare() run (no grading worker): fast."""
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import shutil
 import struct
 import subprocess
-import tarfile
 import time
 import unicodedata
 import zipfile
@@ -26,55 +24,7 @@ from autograder.report.lms import canvas_csv, moodle_csv
 from autograder.results import CheckResult, StudentResult
 from autograder.runtime.assignment import GRADED_FILES
 
-REPO = Path(__file__).resolve().parents[1]
-SOLUTION = {name: (REPO / "solutions" / "cnn_rnn" / name).read_bytes() for name in GRADED_FILES}
-STUB = {name: (REPO / "assignments" / "cnn_rnn" / name).read_bytes() for name in GRADED_FILES}
-OLD, NEW = (2023, 1, 1, 0, 0, 0), (2024, 6, 1, 12, 0, 0)
-
-
-def _zip(path: Path, members: dict[str, bytes], when: dict[str, tuple] | None = None, method: int = zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", method) as zf:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(name, date_time=(when or {}).get(name, NEW))
-            info.compress_type = method
-            zf.writestr(info, data)
-    return path
-
-
-def _solution(prefix: str = "cnn_rnn/", files: dict[str, bytes] = SOLUTION) -> dict[str, bytes]:
-    return {prefix + name: data for name, data in files.items()}
-
-
-def _patch_headers(archive: Path, *, flags: int = 0, method: int | None = None) -> None:
-    """Set general-purpose flag bits / the compression method of every member, in the local and
-    the central headers, as another zip tool would have written them."""
-    data = bytearray(archive.read_bytes())
-    with zipfile.ZipFile(archive) as zf:
-        locals_, central = [i.header_offset for i in zf.infolist()], zf.start_dir
-    offsets = [(off + 6, off + 8) for off in locals_]
-    pos = central
-    while data[pos:pos + 4] == b"PK\x01\x02":
-        offsets.append((pos + 8, pos + 10))
-        n, m, k = struct.unpack_from("<HHH", data, pos + 28)
-        pos += 46 + n + m + k
-    for flag_at, method_at in offsets:
-        struct.pack_into("<H", data, flag_at, struct.unpack_from("<H", data, flag_at)[0] | flags)
-        if method is not None:
-            struct.pack_into("<H", data, method_at, method)
-    archive.write_bytes(bytes(data))
-
-
-def _tar(path: Path, members: dict[str, bytes], links: dict[str, str] = {}, mode: str = "w:gz") -> Path:
-    with tarfile.open(path, mode) as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mtime = len(data), 1_700_000_000
-            tf.addfile(info, io.BytesIO(data))
-        for name, target in links.items():
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = tarfile.SYMTYPE, target
-            tf.addfile(info)
-    return path
+from messy import NEW, OLD, SOLUTION, STUB, make_tar, make_zip, patch_headers, solution_members
 
 
 def _kind(source: Path, dest: Path) -> str:
@@ -88,14 +38,14 @@ def _kind(source: Path, dest: Path) -> str:
 
 
 def test_a_clean_zip_is_prepared_without_notes(tmp_path: Path):
-    got = prepare(_zip(tmp_path / "a.zip", _solution()), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", solution_members()), tmp_path / "out")
     assert got == Prepared(tmp_path / "out" / "cnn_rnn", ())
     assert {p.name for p in got.folder.iterdir()} == set(GRADED_FILES)
 
 
 def test_encrypted_zip(tmp_path: Path):
-    archive = _zip(tmp_path / "a.zip", _solution())
-    _patch_headers(archive, flags=0x1)
+    archive = make_zip(tmp_path / "a.zip", solution_members())
+    patch_headers(archive, flags=0x1)
     with pytest.raises(SubmissionError, match="加密的 zip：请重新打包，不要设置密码") as info:
         prepare(archive, tmp_path / "out")
     assert info.value.kind == "encrypted"
@@ -111,7 +61,7 @@ def test_encrypted_zip_made_by_zip_command(tmp_path: Path):
 
 
 def test_invalid_deflate_stream_is_corrupt(tmp_path: Path):
-    archive = _zip(tmp_path / "a.zip", {"cnn_rnn/part1_resnet.py": SOLUTION["part1_resnet.py"]})
+    archive = make_zip(tmp_path / "a.zip", {"cnn_rnn/part1_resnet.py": SOLUTION["part1_resnet.py"]})
     with zipfile.ZipFile(archive) as zf:
         info = zf.infolist()[0]
     data = bytearray(archive.read_bytes())
@@ -122,8 +72,8 @@ def test_invalid_deflate_stream_is_corrupt(tmp_path: Path):
 
 
 def test_deflate64_is_an_unsupported_format(tmp_path: Path):
-    archive = _zip(tmp_path / "a.zip", _solution())
-    _patch_headers(archive, method=9)  # what Windows Explorer writes for large files
+    archive = make_zip(tmp_path / "a.zip", solution_members())
+    patch_headers(archive, method=9)  # what Windows Explorer writes for large files
     with pytest.raises(SubmissionError, match="不支持的压缩方法") as info:
         prepare(archive, tmp_path / "out")
     assert info.value.kind == "unsupported_format"
@@ -131,7 +81,7 @@ def test_deflate64_is_an_unsupported_format(tmp_path: Path):
 
 @pytest.mark.parametrize("keep", [0.5, 0.9])
 def test_truncated_zip_is_corrupt(tmp_path: Path, keep: float):
-    archive = _zip(tmp_path / "a.zip", _solution())
+    archive = make_zip(tmp_path / "a.zip", solution_members())
     data = archive.read_bytes()
     archive.write_bytes(data[: int(len(data) * keep)])
     assert _kind(archive, tmp_path / "out") == "corrupt"
@@ -154,7 +104,7 @@ def test_7z_and_rar_are_unsupported(tmp_path: Path, name: str, magic: bytes):
 
 
 def test_any_exception_while_reading_becomes_a_submission_error(tmp_path: Path, monkeypatch):
-    archive = _zip(tmp_path / "a.zip", _solution())
+    archive = make_zip(tmp_path / "a.zip", solution_members())
 
     def boom(self, n=-1):
         raise ValueError("something no one foresaw")
@@ -173,7 +123,7 @@ def test_submission_error_keeps_its_kind_through_pickle():
 
 
 def test_no_graded_file_is_no_code_and_says_what_was_found(tmp_path: Path):
-    archive = _zip(tmp_path / "a.zip", {"hw/main.py": b"print(1)\n", "hw/report.pdf": b"%PDF"})
+    archive = make_zip(tmp_path / "a.zip", {"hw/main.py": b"print(1)\n", "hw/report.pdf": b"%PDF"})
     with pytest.raises(SubmissionError, match="main.py") as info:
         prepare(archive, tmp_path / "out")
     assert info.value.kind == "no_code"
@@ -182,28 +132,28 @@ def test_no_graded_file_is_no_code_and_says_what_was_found(tmp_path: Path):
 @pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz", "w"])
 def test_tar_archives_are_unpacked(tmp_path: Path, mode: str):
     name = {"w:gz": "a.tgz", "w:bz2": "a.tar.bz2", "w:xz": "a.tar.xz", "w": "a.tar"}[mode]
-    got = prepare(_tar(tmp_path / name, _solution("./cnn_rnn/") | {"cnn_rnn/data.bin": b"\0" * 100}, mode=mode), tmp_path / "out")
+    got = prepare(make_tar(tmp_path / name, solution_members("./cnn_rnn/") | {"cnn_rnn/data.bin": b"\0" * 100}, mode=mode), tmp_path / "out")
     assert got.folder == tmp_path / "out" / "cnn_rnn" and got.notes == ()
     assert sorted(p.name for p in got.folder.iterdir()) == sorted(GRADED_FILES)
 
 
 @pytest.mark.parametrize("member", ["../evil.py", "/abs/evil.py", "a/../../evil.py"])
 def test_tar_with_unsafe_path_is_refused(tmp_path: Path, member: str):
-    assert _kind(_tar(tmp_path / "a.tar.gz", _solution() | {member: b"x = 1\n"}), tmp_path / "out") == "unsafe"
+    assert _kind(make_tar(tmp_path / "a.tar.gz", solution_members() | {member: b"x = 1\n"}), tmp_path / "out") == "unsafe"
     assert not (tmp_path / "evil.py").exists()
 
 
 def test_tar_links_are_skipped_with_a_note(tmp_path: Path):
-    files = _solution()
+    files = solution_members()
     del files["cnn_rnn/part1_resnet.py"]
-    got = prepare(_tar(tmp_path / "a.tar.gz", files, links={"cnn_rnn/part1_resnet.py": "/etc/passwd"}), tmp_path / "out")
+    got = prepare(make_tar(tmp_path / "a.tar.gz", files, links={"cnn_rnn/part1_resnet.py": "/etc/passwd"}), tmp_path / "out")
     assert not (got.folder / "part1_resnet.py").exists()
     assert any("符号链接" in n and "part1_resnet.py" in n for n in got.notes)
     assert any(n.startswith("缺少 part1_resnet.py") for n in got.notes)
 
 
 def test_corrupt_tar_is_corrupt(tmp_path: Path):
-    archive = _tar(tmp_path / "a.tar.gz", _solution())
+    archive = make_tar(tmp_path / "a.tar.gz", solution_members())
     archive.write_bytes(archive.read_bytes()[:200])
     assert _kind(archive, tmp_path / "out") == "corrupt"
 
@@ -212,22 +162,22 @@ def test_corrupt_tar_is_corrupt(tmp_path: Path):
 
 
 def test_the_folder_with_most_graded_files_is_graded_and_the_others_named(tmp_path: Path):
-    files = _solution("hw/cnn_rnn/") | {"hw/backup/part1_resnet.py": STUB["part1_resnet.py"]}
-    got = prepare(_zip(tmp_path / "a.zip", files, {"hw/backup/part1_resnet.py": NEW}), tmp_path / "out")
+    files = solution_members("hw/cnn_rnn/") | {"hw/backup/part1_resnet.py": STUB["part1_resnet.py"]}
+    got = prepare(make_zip(tmp_path / "a.zip", files, {"hw/backup/part1_resnet.py": NEW}), tmp_path / "out")
     assert got.folder == tmp_path / "out" / "hw" / "cnn_rnn"
     (note,) = got.notes
     assert "评分的是 hw/cnn_rnn/" in note and "hw/backup/" in note
 
 
 def test_a_tie_goes_to_the_newest_folder(tmp_path: Path):
-    old = _solution("final/", STUB)
-    new = _solution("draft/")
+    old = solution_members("final/", STUB)
+    new = solution_members("draft/")
     when = {name: OLD for name in old} | {name: NEW for name in new}
-    got = prepare(_zip(tmp_path / "a.zip", old | new, when), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", old | new, when), tmp_path / "out")
     assert got.folder.name == "draft"
     assert "修改时间较新" in got.notes[0] and "final/" in got.notes[0]
     when = {name: NEW for name in old} | {name: OLD for name in new}
-    assert prepare(_zip(tmp_path / "b.zip", old | new, when), tmp_path / "out2").folder.name == "final"
+    assert prepare(make_zip(tmp_path / "b.zip", old | new, when), tmp_path / "out2").folder.name == "final"
 
 
 def test_folder_submission_keeps_modification_times_for_the_tie(tmp_path: Path):
@@ -241,20 +191,20 @@ def test_folder_submission_keeps_modification_times_for_the_tie(tmp_path: Path):
 
 
 def test_case_only_differences_in_file_names_are_accepted(tmp_path: Path):
-    files = _solution()
+    files = solution_members()
     files["cnn_rnn/Part1_ResNet.py"] = files.pop("cnn_rnn/part1_resnet.py")
-    got = prepare(_zip(tmp_path / "a.zip", files), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", files), tmp_path / "out")
     assert (got.folder / "part1_resnet.py").read_bytes() == SOLUTION["part1_resnet.py"]
     assert not (got.folder / "Part1_ResNet.py").exists()
     assert got.notes == ("文件名大小写不对：cnn_rnn/Part1_ResNet.py 按 part1_resnet.py 评分（文件名应全部小写）",)
 
 
 def test_missing_and_empty_graded_files_are_named(tmp_path: Path):
-    files = _solution()
+    files = solution_members()
     del files["cnn_rnn/part3_lstm.py"]
     files["cnn_rnn/part3_lstm (1).py"] = SOLUTION["part3_lstm.py"]
     files["cnn_rnn/part2_transfer.py"] = b""
-    got = prepare(_zip(tmp_path / "a.zip", files), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", files), tmp_path / "out")
     missing = [n for n in got.notes if n.startswith("缺少 part3_lstm.py")]
     assert len(missing) == 1 and "按未实现评分" in missing[0] and "cnn_rnn/" in missing[0] and "part3_lstm (1).py" in missing[0]
     assert "part2_transfer.py 是空文件（0 字节）：这一部分按未实现评分" in got.notes
@@ -273,15 +223,15 @@ def test_symlinked_graded_file_in_a_folder_is_skipped_with_a_note(tmp_path: Path
 
 
 def test_macos_junk_is_never_code(tmp_path: Path):
-    files = _solution() | {"__MACOSX/cnn_rnn/._part1_resnet.py": b"\0\5\26\7junk", "._cnn_rnn": b"junk",
+    files = solution_members() | {"__MACOSX/cnn_rnn/._part1_resnet.py": b"\0\5\26\7junk", "._cnn_rnn": b"junk",
                            "__MACOSX/backup/part1_resnet.py": b"x = 1\n", "cnn_rnn/.ipynb_checkpoints/part1_resnet-checkpoint.py": b""}
-    got = prepare(_zip(tmp_path / "a.zip", files), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", files), tmp_path / "out")
     assert got.notes == () and sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.py")) == \
-        sorted(_solution())
+        sorted(solution_members())
 
 
 def test_gbk_folder_names_from_windows_are_read(tmp_path: Path):
-    archive = _zip(tmp_path / "a.zip", _solution("abcd/"))
+    archive = make_zip(tmp_path / "a.zip", solution_members("abcd/"))
     archive.write_bytes(archive.read_bytes().replace(b"abcd/", "作业".encode("gbk") + b"/"))
     got = prepare(archive, tmp_path / "out")
     assert got.folder == tmp_path / "out" / "作业"
@@ -289,7 +239,7 @@ def test_gbk_folder_names_from_windows_are_read(tmp_path: Path):
 
 def test_a_virtualenv_inside_the_zip_does_not_count(tmp_path: Path):
     venv = {f"venv/lib/python3.11/site-packages/pkg/m{i}.py": b"x = 1\n" for i in range(3000)}
-    got = prepare(_zip(tmp_path / "a.zip", _solution() | venv, method=zipfile.ZIP_STORED), tmp_path / "out")
+    got = prepare(make_zip(tmp_path / "a.zip", solution_members() | venv, method=zipfile.ZIP_STORED), tmp_path / "out")
     assert got.folder.name == "cnn_rnn" and not (tmp_path / "out" / "venv").exists()
 
 
@@ -298,8 +248,8 @@ def test_a_virtualenv_inside_the_zip_does_not_count(tmp_path: Path):
 
 def _class_folder(root: Path) -> Path:
     root.mkdir()
-    _zip(root / "张三_cnn_rnn.zip", _solution())
-    _tar(root / "bob.tar.gz", _solution())
+    make_zip(root / "张三_cnn_rnn.zip", solution_members())
+    make_tar(root / "bob.tar.gz", solution_members())
     (root / "carol.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\0" * 32)
     (root / "dave.rar").write_bytes(b"Rar!\x1a\x07\x00" + b"\0" * 32)
     (root / "notes.txt").write_text("not a submission")
@@ -333,7 +283,7 @@ def test_discover_keeps_every_submission_and_reports_the_rest(tmp_path: Path):
 ])
 def test_ids_are_cleaned_and_collisions_made_unique_in_source_order(tmp_path: Path, names: list[str], expected: list[str]):
     for name in names:
-        _zip(tmp_path / name, _solution())
+        make_zip(tmp_path / name, solution_members())
     found = discover_report(tmp_path)
     assert sorted((s.path.name, s.student) for s in found.submissions) == sorted(zip(names, expected))
     assert len({s.student.casefold() for s in found.submissions}) == len(names)
@@ -365,13 +315,13 @@ def test_atomic_write_works_next_to_the_name_length_limit(tmp_path: Path):
 def test_moodle_folders_grade_the_uploaded_zip(tmp_path: Path):
     folder = tmp_path / "Zhang San_123456_assignsubmission_file_"
     folder.mkdir()
-    _zip(folder / "zhangsan_cnn_rnn.zip", _solution())
+    make_zip(folder / "zhangsan_cnn_rnn.zip", solution_members())
     (tmp_path / "Zhang San_123456_assignsubmission_onlinetext_").mkdir()
     (tmp_path / "Zhang San_123456_assignsubmission_onlinetext_" / "onlinetext.html").write_text("<p>hi</p>")
     loose = tmp_path / "Li Si_7890_assignsubmission_file_"
     (loose / "cnn_rnn").mkdir(parents=True)
     (loose / "cnn_rnn" / "part1_resnet.py").write_bytes(SOLUTION["part1_resnet.py"])
-    _zip(tmp_path / "Wang Wu_555_assignsubmission_file_wangwu.zip", _solution())  # "download in folders" off
+    make_zip(tmp_path / "Wang Wu_555_assignsubmission_file_wangwu.zip", solution_members())  # "download in folders" off
     found = discover_report(tmp_path)
     assert [(s.student, s.path.relative_to(tmp_path).as_posix()) for s in found.submissions] == [
         ("7890", "Li Si_7890_assignsubmission_file_"), ("555", "Wang Wu_555_assignsubmission_file_wangwu.zip"),
@@ -382,7 +332,7 @@ def test_moodle_folders_grade_the_uploaded_zip(tmp_path: Path):
 
 def test_a_folder_holding_several_archives_grades_the_newest_with_a_note(tmp_path: Path):
     (tmp_path / "alice").mkdir()
-    old, new = _zip(tmp_path / "alice" / "v1.zip", _solution(files=STUB)), _zip(tmp_path / "alice" / "v2.zip", _solution())
+    old, new = make_zip(tmp_path / "alice" / "v1.zip", solution_members(files=STUB)), make_zip(tmp_path / "alice" / "v2.zip", solution_members())
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     (sub,) = discover(tmp_path)
     assert (sub.student, sub.path) == ("alice", new) and "v1.zip" in sub.note and "v2.zip" in sub.note
@@ -391,14 +341,14 @@ def test_a_folder_holding_several_archives_grades_the_newest_with_a_note(tmp_pat
 def test_a_folder_with_code_and_an_archive_grades_the_code_with_a_note(tmp_path: Path):
     (tmp_path / "alice" / "cnn_rnn").mkdir(parents=True)
     (tmp_path / "alice" / "cnn_rnn" / "part1_resnet.py").write_bytes(SOLUTION["part1_resnet.py"])
-    _zip(tmp_path / "alice" / "alice_cnn_rnn.zip", _solution())
+    make_zip(tmp_path / "alice" / "alice_cnn_rnn.zip", solution_members())
     (sub,) = discover(tmp_path)
     assert sub.path == tmp_path / "alice" and "alice_cnn_rnn.zip" in sub.note
 
 
 def test_canvas_download_ids_are_canvas_user_ids(tmp_path: Path):
     for name in ("zhangsan_12345_678901_cnn_rnn.zip", "lisi_LATE_23456_789012_cnn_rnn-1.zip", "wangwu_34567_890123_hw.rar"):
-        _zip(tmp_path / name, _solution())
+        make_zip(tmp_path / name, solution_members())
     (tmp_path / "zhangsan_12345_678901_screenshot.png").write_bytes(b"\x89PNG")
     found = discover_report(tmp_path)
     assert sorted(s.student for s in found.submissions) == ["12345", "23456", "34567"]
@@ -407,7 +357,7 @@ def test_canvas_download_ids_are_canvas_user_ids(tmp_path: Path):
 
 def test_plain_ids_that_only_look_like_canvas_are_left_whole(tmp_path: Path):
     for name in ("stu_2021_12345_cnn_rnn.zip", "alice_cnn_rnn.zip"):
-        _zip(tmp_path / name, _solution())
+        make_zip(tmp_path / name, solution_members())
     found = discover_report(tmp_path)
     assert sorted(s.student for s in found.submissions) == ["alice", "stu_2021_12345"]
     assert len(found.notes) == 1 and "Canvas" in found.notes[0]
