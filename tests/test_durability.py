@@ -87,7 +87,7 @@ def test_unreadable_submission_gets_a_row_and_loses_nothing(subs: Path, tmp_path
         expected = "无法读取"
     out = tmp_path / "out"
     run = subprocess.run(_command(subs, out), cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 1, run.stderr[-2000:]  # documented: outputs written, a hand-in ungradable
     broken = json.loads((out / "results" / "s1.json").read_text())
     assert broken["total"] == 0 and expected in broken["problem"]
     for i, student in enumerate(STUDENTS):
