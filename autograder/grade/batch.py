@@ -146,7 +146,7 @@ def _grade_locally(todo: list[Submission], jobs: int, config: GradingConfig) -> 
                         broken.append(sub)  # not graded yet: retried, never recorded as 0
                         continue
                     # Its grading process died twice: this submission brought it down (charged).
-                    result = StudentResult(sub.student, zero_results(CHARGED, parts=config.parts), problem=CHARGED,
+                    result = StudentResult(sub.student, zero_results(CHARGED, parts=config.parts, kind="charged"), problem=CHARGED,
                                            problem_kind="grading_process_died")
                 except Exception as exc:
                     # A grader bug, not the student's doing: not recorded, a re-run retries it.
@@ -158,13 +158,65 @@ def _grade_locally(todo: list[Submission], jobs: int, config: GradingConfig) -> 
         pending = broken
 
 
-def grade_all(
+@dataclass(frozen=True)
+class Change:
+    """A stored result replaced by this run, and how the grade moved."""
+
+    student: str
+    why: str  # resubmitted, another grader version, forced, ...
+    old_total: float
+    new_total: float
+    checks: tuple[str, ...]  # "part1.x: failed -> passed" for every check whose status changed
+    kept_old: bool = False  # --no-decrease kept the higher, older total
+
+    @property
+    def delta(self) -> float:
+        return round(self.new_total - self.old_total, 4)
+
+
+@dataclass
+class ClassRun:
+    """What one `grade` run gives back: the whole class, and what this run changed."""
+
+    results: list[StudentResult]
+    changes: list[Change]
+
+
+def _change(old: StudentResult, new: StudentResult, why: str, kept_old: bool) -> Change:
+    before = {c.check: c.status for c in old.checks}
+    moved = tuple(f"{c.check}: {before.get(c.check, '-')} -> {c.status}" for c in new.checks if before.get(c.check) != c.status)
+    return Change(new.student, why, old.total if old.graded else 0.0, new.total if new.graded else 0.0, moved, kept_old)
+
+
+def _kept_higher(old: StudentResult, new: StudentResult) -> StudentResult:
+    """`--no-decrease`: the earlier result, now standing for the new hand-in and grader, with a
+    note that says so."""
+    old.source_sha256, old.version = new.source_sha256, new.version
+    old.notes = [*old.notes, f"重新评分得到 {new.total:g} 分，低于之前的 {old.total:g} 分；按课程规定（--no-decrease）保留 {old.total:g} 分"]
+    return old
+
+
+def _stored(out: Path, student: str) -> StudentResult | None:
+    try:
+        return StudentResult.from_dict(json.loads(result_path(out, student).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def grade_all(submissions: Path, out: Path, **options) -> list[StudentResult]:
+    """`grade_class(...).results`: the whole class."""
+    return grade_class(submissions, out, **options).results
+
+
+def grade_class(
     submissions: Path,
     out: Path,
     *,
     jobs: int | None = None,
     force: bool = False,
     students: list[str] | None = None,
+    only: Callable[[StudentResult], bool] | None = None,
+    no_decrease: bool = False,
     limits: Limits = Limits(),
     quiet: bool = False,
     parts: tuple[str, ...] | None = None,
@@ -172,11 +224,13 @@ def grade_all(
     select: Callable[[list[Submission]], list[Submission]] | None = None,
     scheduler: str | None = None,
     insecure: bool = False,
-) -> list[StudentResult]:
+) -> ClassRun:
     """Grade what is not graded yet (or changed) and return the results of the whole class.
 
-    `students`: (re)grade only these; the others keep their stored results, which are returned
-    too, so that the gradebook written from the return value is always the whole class."""
+    `students`: (re)grade only these; `only`: (re)grade the students whose stored result it
+    selects (e.g. those with a timeout). The others keep their stored results, which are
+    returned too, so that the gradebook written from the return value is always the whole class.
+    `no_decrease`: a regrade never lowers a stored total (the feedback says so)."""
     log = open(os.devnull, "w") if quiet else sys.stderr
     found = discover_report(submissions, assignment)
     for line in found.warnings():
@@ -189,11 +243,14 @@ def grade_all(
         if unknown:
             raise ValueError(f"no submission for student(s): {', '.join(unknown)}")
     version = grader_version(parts)
+    chosen = set(students or ())
+    if only is not None:
+        chosen |= {s.student for s in subs if (r := _stored(out, s.student)) is not None and only(r)}
     todo: list[Todo] = []
     for sub in subs:
         digest = source_digest(sub.path)
-        why = _stale(out, sub, digest, version, force or bool(students and sub.student in students))
-        if why and (not students or sub.student in students):
+        why = _stale(out, sub, digest, version, force or sub.student in chosen)
+        if why and (not (students or only) or sub.student in chosen):
             todo.append(Todo(sub, digest, why))
     reasons: dict[str, int] = {}
     for t in todo:
@@ -214,15 +271,49 @@ def grade_all(
         finished = grade_on_cluster(scheduler, [t.sub for t in todo], config, insecure=insecure)
     else:
         finished = _grade_locally([t.sub for t in todo], jobs, config)
+    changes: list[Change] = []
     for sub, result in finished:
         if result.outcome == "grader_fault":
             failures.append(f"{sub.student}: {result.problem}")  # not recorded: a re-run retries it
             progress.step(f"{sub.student}: GRADER ERROR")
             continue
-        result.source_sha256, result.version = by_student[sub.student].digest, version
+        todo_item = by_student[sub.student]
+        result.source_sha256, result.version = todo_item.digest, version
+        old = _stored(out, sub.student)
+        if old is not None:
+            kept = no_decrease and old.graded and result.graded and result.total < old.total
+            changes.append(_change(old, result, todo_item.why, kept))
+            if kept:
+                result = _kept_higher(old, result)
         write_text(result_path(out, sub.student), json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
         progress.step(f"{sub.student}: {result.total:g}/{result.max_total:g}")
+    if changes:
+        write_changes(out, changes)
     if failures:
         raise GraderFailure(failures)
     stored = {r.student: r for r in load_results(out)}
-    return [stored[s.student] for s in subs if s.student in stored]
+    return ClassRun([stored[s.student] for s in subs if s.student in stored], changes)
+
+
+def write_changes(out: Path, changes: list[Change]) -> Path:
+    """changes.csv: every stored result this run replaced, with the old and new totals."""
+    from autograder.report.files import csv_text
+
+    rows = [["student", "old_total", "new_total", "delta", "why", "kept_old_total", "checks_changed"]]
+    rows += [[c.student, f"{c.old_total:g}", f"{c.new_total:g}", f"{c.delta:+g}", c.why, "yes" if c.kept_old else "",
+              "; ".join(c.checks)] for c in sorted(changes, key=lambda c: (c.delta, c.student))]
+    path = out / "changes.csv"
+    write_text(path, csv_text(rows))
+    return path
+
+
+def changes_summary(changes: list[Change]) -> list[str]:
+    """Lines for the console and summary.md: how many went up and down; every decrease by name."""
+    if not changes:
+        return []
+    up = [c for c in changes if c.delta > 0]
+    down = [c for c in changes if c.delta < 0]
+    lines = [f"{len(changes)} earlier result(s) replaced: {len(up)} up, {len(down)} down, {len(changes) - len(up) - len(down)} unchanged (changes.csv)"]
+    lines += [f"  DECREASE {c.student}: {c.old_total:g} -> {c.new_total:g} ({c.why})" + ("; the higher total was kept (--no-decrease)" if c.kept_old else "")
+              for c in down]
+    return lines

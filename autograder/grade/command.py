@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from autograder.runtime.assignment import ASSIGNMENT
-from autograder.catalog import groups
+from autograder.catalog import checks_of, groups
 from autograder.grade import late
-from autograder.grade.batch import GraderFailure, grade_all
+from autograder.grade.batch import GraderFailure, changes_summary, grade_class
 from autograder.report import lms
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
 from autograder.launch.settings import Limits
+from autograder.results import StudentResult
 from autograder.runtime.assignment import PARTS
 
 
@@ -29,7 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (grades.csv, results.jsonl, feedback/, ...)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel submissions (default: CPU cores)")
     p.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
-    p.add_argument("--student", action="append", help="(re)grade only this student; repeatable")
+    p.add_argument("--student", action="append", help="(re)grade only this student; repeatable (the gradebook is still the whole class)")
+    p.add_argument("--only", nargs="+", metavar="WHAT",
+                   help="(re)grade the students whose stored result has: ungradable | errors | timeouts | failed-check NAME")
+    p.add_argument("--no-decrease", action="store_true", help="a regrade never lowers a stored total (the feedback and changes.csv say so)")
     p.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="address-space cap per worker")
     p.add_argument("--probe-timeout", type=float, default=Limits.probe_s, help="default seconds per probe")
     p.add_argument("--quiet", "-q", action="store_true")
@@ -55,6 +60,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def only_filter(words: list[str]) -> Callable[[StudentResult], bool]:
+    """`--only ungradable|errors|timeouts|failed-check NAME` as a test on a stored result."""
+    what, rest = words[0], words[1:]
+    tests: dict[str, Callable[[StudentResult], bool]] = {
+        "ungradable": lambda r: r.outcome == "ungradable",
+        "errors": lambda r: r.graded and any(c.status == "error" for c in r.checks),
+        "timeouts": lambda r: any(c.status == "timeout" for c in r.checks),
+    }
+    if what == "failed-check" and len(rest) == 1:
+        if rest[0] not in {m.name for m in checks_of()}:
+            raise ValueError(f"--only failed-check: no check named {rest[0]!r} (names as in results.jsonl, e.g. part3.char_tokenize)")
+        return lambda r: any(c.check == rest[0] and c.status != "passed" for c in r.checks)
+    if what in tests and not rest:
+        return tests[what]
+    raise ValueError(f"--only {' '.join(words)}: expected ungradable, errors, timeouts or failed-check NAME")
+
+
 def run(args: argparse.Namespace) -> int:
     limits = Limits(memory_mb=args.memory_mb, probe_s=args.probe_timeout)
     try:
@@ -64,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
         times = late.stamps(args.submissions, args.assignment, args.submission_times)
         roster = lms.read_roster(args.roster) if args.roster else None
         select = (lambda subs: late.newest_only(subs, times)) if args.keep == "newest" else None
-        results = grade_all(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student, limits=limits,
-                            quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment, select=select,
-                            scheduler=args.scheduler, insecure=args.insecure)
+        run = grade_class(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student,
+                          only=only_filter(args.only) if args.only else None, no_decrease=args.no_decrease, limits=limits,
+                          quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment, select=select,
+                          scheduler=args.scheduler, insecure=args.insecure)
+        results = run.results
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
         return 2
@@ -75,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         return 3
     results = late.settle(results, times, policy, args.keep)
     extra = []
+    if moved := changes_summary(run.changes):
+        print("\n".join(moved), file=sys.stderr)
+        extra.append("## Regraded\n\n" + "\n".join(f"- {line.strip()}" for line in moved) + "\n")
     if policy is not None and (untimed := [r.student for r in results if not r.submitted_at]):
         extra.append("## No trusted submission time\n\nNo late policy applied to: " + ", ".join(untimed) + "\n")
     if args.canvas_csv or args.moodle_csv:

@@ -27,20 +27,34 @@ from autograder.runtime.assignment import PARTS, given_files
 from autograder.template import signature_differences
 
 
-def source_digest(source: Path) -> str:
-    """sha256 of a hand-in as handed in: an archive's bytes, or a folder's files and their paths
-    (whatever the layout, a changed file changes it: a resubmission is then regraded)."""
+def _digest_files(folder: Path) -> str:
     h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        h.update(path.relative_to(folder).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def source_digest(source: Path) -> str:
+    """sha256 of what would be graded: the files of the folder `prepare` picks, by relative path
+    (the same code zipped again, or with other files around it, is the same hand-in; a changed
+    graded file is a resubmission). A hand-in that cannot be prepared: its bytes as they are."""
     source = Path(source)
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_digest_") as tmp:
+        try:
+            return "files:" + _digest_files(prepare(source, Path(tmp) / "code").folder)
+        except SubmissionError:
+            pass
     if source.is_dir():
-        for path in sorted(p for p in source.rglob("*") if p.is_file() and not p.is_symlink()):
-            h.update(path.relative_to(source).as_posix().encode("utf-8", "surrogateescape") + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    else:
+        return "raw:" + _digest_files(source)
+    h = hashlib.sha256()
+    try:
         with open(source, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
-    return h.hexdigest()
+    except OSError as exc:
+        return f"unreadable:{exc.errno}"
+    return "raw:" + h.hexdigest()
 
 
 def ungradable(student: str, exc: SubmissionError, config: GradingConfig, notes: list[str] = ()) -> StudentResult:

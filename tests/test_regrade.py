@@ -1,0 +1,108 @@
+"""Regrades keep the gradebook whole and current (issue 20): one class, one gradebook.
+
+A class of 8 (part 3 graded: the cheapest part) is graded; then one student is regraded, a hand-in
+is replaced, a regrade lowers a grade with and without `--no-decrease`, and `--only timeouts`
+picks the student whose code hangs. After each run grades.csv, the Canvas file and summary.md
+hold every student, and changes.csv lists exactly the students whose stored result was replaced.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder.cli import main
+from autograder.examples import build_examples
+from faults import faulty_solution
+
+REPO = Path(__file__).resolve().parents[1]
+PART = "part3"
+STUB = REPO / "assignments" / "cnn_rnn" / "part3_lstm.py"
+CLASS = ["ana", "ben", "cai", "dan", "eve", "fay", "gus", "hal"]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("regrade")
+    built = build_examples(root / "built", ["solution", "stubs", "p3_tokenizer_no_lowercase", "p3_gate_order_f_i_swapped"])
+    subs = root / "subs"
+    for student in ("ana", "ben", "cai"):
+        shutil.copytree(built / "solution", subs / student)
+    shutil.copytree(built / "stubs", subs / "dan")
+    faulty_solution(subs / "eve", "loop")  # char_tokenize never returns: a timeout
+    shutil.copytree(built / "p3_tokenizer_no_lowercase", subs / "fay")
+    shutil.copytree(built / "p3_gate_order_f_i_swapped", subs / "gus")
+    (subs / "hal.zip").write_bytes(b"not a zip")
+    return subs, root / "out"
+
+
+def _grade(subs: Path, out: Path, *extra: str) -> int:
+    return main(["grade", str(subs), "--out", str(out), "-q", "--part", PART, "-j", "2", "--canvas-csv", str(out / "canvas.csv"), *extra])
+
+
+def _rows(out: Path) -> dict[str, dict[str, str]]:
+    return {r["student"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
+
+
+def _changes(out: Path) -> dict[str, dict[str, str]]:
+    return {r["student"]: r for r in csv.DictReader((out / "changes.csv").open(encoding="utf-8"))}
+
+
+def _whole_class(out: Path) -> None:
+    assert sorted(_rows(out)) == CLASS
+    canvas = (out / "canvas.csv").read_text(encoding="utf-8")
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    for student in CLASS:
+        assert f"\n{student}," in canvas, student
+    assert "7 students, mean" in summary and "1 could not be graded" in summary  # hal is not a 0 in the mean
+
+
+def test_regrades_keep_one_whole_current_gradebook(course, capsys):
+    subs, out = course
+    assert _grade(subs, out) == 1  # hal's zip is corrupt: documented exit code 1
+    _whole_class(out)
+    first = {name: (out / name).read_text(encoding="utf-8") for name in ("grades.csv", "canvas.csv", "results.jsonl")}
+    totals = {s: r["total"] for s, r in _rows(out).items()}
+    assert totals["ana"] == "15" and totals["dan"] == "0" and totals["eve"] == "14" and totals["hal"] == ""
+    assert not (out / "changes.csv").exists()
+
+    # One student regraded: every output is still the whole class, identical to the full run.
+    assert _grade(subs, out, "--student", "ana") == 1
+    for name, text in first.items():
+        assert (out / name).read_text(encoding="utf-8") == text, name
+    assert list(_changes(out)) == ["ana"] and _changes(out)["ana"]["delta"] == "+0"
+
+    # ben hands in the stub instead: regraded because his files changed, and the drop is named.
+    shutil.copy(STUB, subs / "ben" / "part3_lstm.py")
+    capsys.readouterr()
+    assert _grade(subs, out) == 1
+    assert "DECREASE ben: 15 -> 0 (resubmitted)" in capsys.readouterr().err
+    assert list(_changes(out)) == ["ben"] and _changes(out)["ben"]["delta"] == "-15"
+    assert _rows(out)["ben"]["total"] == "0"
+    _whole_class(out)
+    assert "DECREASE ben" in (out / "summary.md").read_text(encoding="utf-8")
+
+    # With --no-decrease a lower regrade keeps the higher total, and says so.
+    shutil.copy(STUB, subs / "cai" / "part3_lstm.py")
+    assert _grade(subs, out, "--no-decrease") == 1
+    assert list(_changes(out)) == ["cai"] and _changes(out)["cai"]["kept_old_total"] == "yes"
+    assert _rows(out)["cai"]["total"] == "15"
+    assert "--no-decrease" in (out / "feedback" / "cai.md").read_text(encoding="utf-8")
+
+    # --only timeouts: exactly the student whose code hangs.
+    assert _grade(subs, out, "--only", "timeouts") == 1
+    assert list(_changes(out)) == ["eve"] and _changes(out)["eve"]["why"] == "forced"
+    _whole_class(out)
+
+    # Nothing changed: nothing regraded; changes.csv still describes the last run that replaced results.
+    assert _grade(subs, out) == 1
+    assert list(_changes(out)) == ["eve"]  # the last run that replaced results
+
+
+def test_only_rejects_an_unknown_selection(course, capsys):
+    subs, out = course
+    assert _grade(subs, out, "--only", "failed-check", "part3.nope") == 2
+    assert "no check named 'part3.nope'" in capsys.readouterr().err
