@@ -1,4 +1,4 @@
-"""`autograder similarity SUBMISSIONS --out DIR [--threshold T]`."""
+"""`autograder similarity SUBMISSIONS --out DIR [--threshold T] [--archive DIR ...]`."""
 
 from __future__ import annotations
 
@@ -9,28 +9,31 @@ from pathlib import Path
 from autograder.runtime.assignment import ASSIGNMENT
 from autograder.atomic import write_text
 from autograder.report.write import SIMILARITY_HEADING
-from autograder.similarity.compare import DEFAULT_BOILERPLATE, compare_class
+from autograder.similarity.compare import DEFAULT_BOILERPLATE, Comparison, compare
 from autograder.similarity.report import html_report, markdown, pairs_csv
 
 DEFAULT_THRESHOLD = 0.6
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("similarity", help="code similarity between every pair of students (stubs excluded)")
+    p = sub.add_parser("similarity", help="code similarity between every pair of students, and with earlier cohorts (--archive); stubs excluded")
     p.add_argument("submissions", type=Path, help="folder with one zip or folder per student (as for grade)")
     p.add_argument("--out", type=Path, required=True, help="output folder (pairs.csv, similarity.html, summary.md)")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help=f"flag pairs at or above this overall similarity (default {DEFAULT_THRESHOLD})")
     p.add_argument("--boilerplate", type=Path, default=DEFAULT_BOILERPLATE, help="folder of stubs and given code that never counts")
+    p.add_argument("--archive", type=Path, action="append", default=[], metavar="DIR",
+                   help="an earlier cohort's submissions (any layout grade accepts) or a folder of published solutions (.py files); "
+                        "every current submission is also compared with each of its hand-ins, never archive with archive (repeatable)")
     p.add_argument("--assignment", default=ASSIGNMENT, help="nbgrader assignment name (submitted/<student>/NAME/)")
     p.set_defaults(func=run)
 
 
-def write_similarity(out: Path, pairs: list, threshold: float) -> dict[str, Path]:
+def write_similarity(out: Path, pairs: list, threshold: float, comparison: Comparison | None = None) -> dict[str, Path]:
     """pairs.csv, similarity.html, and the section in summary.md (replaced on a re-run)."""
     paths = {"pairs.csv": out / "pairs.csv", "similarity.html": out / "similarity.html", "summary.md": out / "summary.md"}
     write_text(paths["pairs.csv"], pairs_csv(pairs))
-    write_text(paths["similarity.html"], html_report(pairs, threshold))
-    section = markdown(pairs, threshold)
+    write_text(paths["similarity.html"], html_report(pairs, threshold, comparison))
+    section = markdown(pairs, threshold, comparison=comparison)
     old = paths["summary.md"].read_text(encoding="utf-8") if paths["summary.md"].exists() else ""
     keep = old.split(SIMILARITY_HEADING, 1)[0].rstrip("\n")
     write_text(paths["summary.md"], (keep + "\n\n" if keep else "") + section)
@@ -42,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
         print("autograder similarity: --threshold must be in [0, 1]", file=sys.stderr)
         return 2
     try:
-        pairs = compare_class(args.submissions, args.boilerplate, args.assignment)
+        comparison = compare(args.submissions, args.boilerplate, args.assignment, args.archive)
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder similarity: {exc}", file=sys.stderr)
         return 2
-    paths = write_similarity(args.out, pairs, args.threshold)
-    print(markdown(pairs, args.threshold))
+    pairs = comparison.pairs
+    paths = write_similarity(args.out, pairs, args.threshold, comparison)
+    print(markdown(pairs, args.threshold, comparison=comparison))
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

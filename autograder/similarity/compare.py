@@ -1,25 +1,30 @@
 """Pairwise code similarity per graded file and overall, with copydetect's fingerprints.
 
-Each submission is unpacked exactly as for grading (`autograder.grade.unpack`), so answers
+Each submission is unpacked exactly as for grading (`autograder.grade.unpack.prepare`), so answers
 notebooks are compared on the module built from their solution cells, never executed. The stubs
 and given files (`assignments/cnn_rnn/`) are boilerplate: their fingerprints are removed from every
 submission before comparing, so a class that handed in the stubs shares nothing.
+
+Earlier cohorts and published solutions (`--archive DIR`) are copydetect *reference* files: the
+current class is copydetect's test set and reference set at once, the archives are reference
+files only, and copydetect compares test files with reference files, so every current
+submission meets every other one and every archived one, and two archived hand-ins never meet.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-from copydetect import CodeFingerprint, compare_files
+from copydetect import CodeFingerprint, CopyDetector
 
-from autograder.grade.discover import Submission, discover
-from autograder.grade.unpack import SubmissionError, unpack
-from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, code_folder, given_files
+from autograder.grade.discover import Submission, clean_id, discover_report
+from autograder.grade.unpack import SubmissionError, is_code, prepare
+from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, given_files
 from autograder.source import read_source
 
 DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
@@ -29,6 +34,7 @@ DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
 NOISE_T = 25
 GUARANTEE_T = 25  # window = GUARANTEE_T - NOISE_T + 1
 OVERALL = "(overall)"
+ARCHIVE_PREFIX = "archive:"  # student ids never hold ":" (discover.clean_id), so the prefix is unambiguous
 
 
 @dataclass(frozen=True)
@@ -48,9 +54,14 @@ class FileMatch:
 
 @dataclass(frozen=True)
 class Pair:
-    student_a: str
-    student_b: str
+    student_a: str  # always a current student
+    student_b: str  # a current student, or an archived hand-in: "archive:<cohort>/<id>"
     files: list[FileMatch]
+
+    @property
+    def archived(self) -> bool:
+        """Whether b is from an earlier cohort or the published solutions."""
+        return self.student_b.startswith(ARCHIVE_PREFIX)
 
     @property
     def similarity(self) -> float:
@@ -58,6 +69,24 @@ class Pair:
         shared = sum(f.overlap for f in self.files)
         a, b = sum(f.tokens_a for f in self.files), sum(f.tokens_b for f in self.files)
         return 0.0 if not shared else (shared / max(a, 1) + shared / max(b, 1)) / 2
+
+
+@dataclass(frozen=True)
+class Archive:
+    """One `--archive DIR`: an earlier cohort's submissions, or one folder of .py files (published solutions)."""
+
+    path: Path
+    cohort: str  # the label's first part: the folder's name (for a folder of .py files: its parent's)
+    handins: int  # hand-ins found
+    compared: int  # of them, with graded files to compare
+
+
+@dataclass(frozen=True)
+class Comparison:
+    pairs: list[Pair]  # most similar first
+    archives: list[Archive] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (student or archive label, SubmissionError kind)
+    students: int = 0  # current hand-ins found
 
 
 def boilerplate_hashes(folder: Path) -> np.ndarray:
@@ -68,50 +97,170 @@ def boilerplate_hashes(folder: Path) -> np.ndarray:
     return np.unique(np.array(hashes, dtype=np.int64))
 
 
-def fingerprints(sub: Submission, boilerplate: np.ndarray) -> dict[str, CodeFingerprint]:
-    """The graded files of one submission, fingerprinted; an ungradable submission has none."""
-    prints: dict[str, CodeFingerprint] = {}
+def sources(sub: Submission) -> dict[str, str]:
+    """The graded files of one submission, decoded as import decodes them (BOM, coding cookie,
+    stray bytes in comments). Raises SubmissionError (with its kind) for a hand-in that cannot be read."""
+    texts: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="cnn_rnn_sim_") as tmp:
-        try:
-            unpack(sub.path, Path(tmp) / "code")
-        except SubmissionError:
-            return prints
-        folder = code_folder(Path(tmp) / "code")
-        if folder is None:
-            return prints
+        folder = prepare(sub.path, Path(tmp) / "code").folder
         for name in GRADED_FILES:
             path = folder / name
             if path.is_file():
-                # Decoded as import decodes it (BOM, coding cookie, stray bytes in comments).
                 text = read_source(path).text
-                if text is None:
-                    continue  # Python cannot read it either: nothing to compare
-                try:
-                    prints[name] = CodeFingerprint(str(path), NOISE_T, GUARANTEE_T - NOISE_T + 1, boilerplate,
-                                                   fp=io.StringIO(text))
-                except ValueError:
-                    continue  # not text: nothing to compare
+                if text is not None:  # else Python cannot read it either: nothing to compare
+                    texts[name] = text
+    return texts
+
+
+def fingerprints(sub: Submission, boilerplate: np.ndarray) -> dict[str, CodeFingerprint]:
+    """The graded files of one submission, fingerprinted; an ungradable submission has none."""
+    try:
+        texts = sources(sub)
+    except SubmissionError:
+        return {}
+    prints: dict[str, CodeFingerprint] = {}
+    for name, text in texts.items():
+        try:
+            prints[name] = CodeFingerprint(name, NOISE_T, GUARANTEE_T - NOISE_T + 1, boilerplate, fp=io.StringIO(text))
+        except ValueError:
+            continue  # not text: nothing to compare
     return prints
 
 
-def _match(name: str, a: CodeFingerprint, b: CodeFingerprint) -> FileMatch:
-    overlap, (sim_a, sim_b), (slices_a, slices_b) = compare_files(a, b)
-    tokens_a, tokens_b = int(a.token_coverage), int(b.token_coverage)
-    if not tokens_a or not tokens_b:  # only boilerplate on one side: nothing of its own to share
-        overlap, sim_a, sim_b = 0, 0.0, 0.0
-    return FileMatch(name, float(np.clip((sim_a + sim_b) / 2, 0, 1)), int(overlap), tokens_a, tokens_b,
-                     a.raw_code, b.raw_code, np.asarray(slices_a), np.asarray(slices_b))
+def _is_code_folder(folder: Path) -> bool:
+    """A folder of .py files itself (published solutions, one hand-in), not a folder of hand-ins."""
+    graded = {name.casefold() for name in GRADED_FILES}
+    return any(p.is_file() and (p.name.casefold() in graded or (is_code(p.name) and not p.name.endswith(".py")))
+               for p in folder.iterdir())
 
 
-def compare_class(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT) -> list[Pair]:
-    """Every pair of students, most similar first."""
-    bp = boilerplate_hashes(boilerplate)
-    prints = {s.student: fingerprints(s, bp) for s in discover(submissions, assignment)}
-    pairs = []
-    for a, b in combinations(sorted(prints), 2):
-        shared = [f for f in GRADED_FILES if f in prints[a] and f in prints[b]]
-        pairs.append(Pair(a, b, [_match(f, prints[a][f], prints[b][f]) for f in shared]))
-    return sorted(pairs, key=lambda p: (-p.similarity, p.student_a, p.student_b))
+def archive_handins(folder: Path, assignment: str = ASSIGNMENT) -> tuple[str, list[Submission]]:
+    """(cohort, hand-ins) of one `--archive` folder: any layout `autograder grade` accepts, or a
+    folder of .py files (the published solutions: one hand-in named after the folder)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"archive folder not found: {folder}")
+    folder = folder.resolve()
+    if _is_code_folder(folder):
+        return clean_id(folder.parent.name or "archive"), [Submission(clean_id(folder.name or "solution"), folder)]
+    return clean_id(folder.name or "archive"), discover_report(folder, assignment).submissions
+
+
+def _stage(sub: Submission, dest: Path, unreadable: list[tuple[str, str]], label: str) -> list[Path]:
+    """Write a hand-in's decoded graded files under `dest` (UTF-8, as copydetect reads them)."""
+    try:
+        texts = sources(sub)
+    except SubmissionError as exc:
+        unreadable.append((label, exc.kind))
+        return []
+    dest.mkdir(parents=True)
+    out = []
+    for name, text in texts.items():
+        (dest / name).write_text(text, encoding="utf-8", errors="replace", newline="")
+        out.append(dest / name)
+    return out
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    n, out = 2, label
+    while out.casefold() in taken:
+        out, n = f"{label}~{n}", n + 1
+    taken.add(out.casefold())
+    return out
+
+
+def compare(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT,
+            archives: list[Path] | tuple[Path, ...] = ()) -> Comparison:
+    """Every pair of current students, and every current student with every archived hand-in."""
+    boilerplate = Path(boilerplate)
+    if not boilerplate.is_dir():
+        raise FileNotFoundError(f"boilerplate folder not found: {boilerplate}")
+    current = discover_report(submissions, assignment).submissions
+    cohorts: list[tuple[Path, str, list[Submission]]] = []
+    seen: set[Path] = set()
+    taken: set[str] = set()
+    for folder in archives:
+        if Path(folder).resolve() == Path(submissions).resolve():
+            raise ValueError(f"--archive {folder} is the submissions folder itself: every student would match their own hand-in")
+        if Path(folder).resolve() in seen:
+            continue  # the same folder named twice
+        cohort, handins = archive_handins(folder, assignment)
+        seen.add(Path(folder).resolve())
+        cohorts.append((Path(folder), _unique(cohort, taken), handins))
+
+    detector = CopyDetector(noise_t=NOISE_T, guarantee_t=GUARANTEE_T, same_name_only=True, ignore_leaf=True,
+                            extensions=["py"], autoopen=False, silent=True)
+    for path in sorted(boilerplate.glob("*.py")):
+        detector.add_file(str(path), "boilerplate")
+    owner: dict[str, tuple[str, str]] = {}  # staged path -> (student or archive label, graded file)
+    unreadable: list[tuple[str, str]] = []
+    summaries: list[Archive] = []
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sim_") as tmp:
+        for i, sub in enumerate(current):
+            for path in _stage(sub, Path(tmp) / "current" / str(i), unreadable, sub.student):
+                detector.add_file(str(path), "testref")  # compared with everyone
+                owner[str(path)] = (sub.student, path.name)
+        n = 0
+        for folder, cohort, handins in cohorts:
+            compared = 0
+            for sub in handins:
+                label = f"{ARCHIVE_PREFIX}{cohort}/{sub.student}"
+                staged = _stage(sub, Path(tmp) / "archive" / str(n), unreadable, label)
+                n += 1
+                compared += bool(staged)
+                for path in staged:
+                    detector.add_file(str(path), "ref")  # compared with the current class only
+                    owner[str(path)] = (label, path.name)
+            summaries.append(Archive(folder, cohort, len(handins), compared))
+        if detector.test_files:
+            detector.run()
+        matches = _file_matches(detector, owner)
+
+    unread = {label for label, _ in unreadable}
+    students = sorted(s.student for s in current if s.student not in unread)
+    others = sorted({label for label, _ in owner.values() if label.startswith(ARCHIVE_PREFIX)})
+    pairs = [Pair(a, b, _in_order(matches.get((a, b), {}))) for a, b in combinations(students, 2)]
+    pairs += [Pair(a, b, _in_order(matches.get((a, b), {}))) for a in students for b in others]
+    pairs.sort(key=lambda p: (-p.similarity, p.archived, p.student_a, p.student_b))
+    return Comparison(pairs, summaries, unreadable, len(current))
+
+
+def _in_order(files: dict[str, FileMatch]) -> list[FileMatch]:
+    return [files[name] for name in GRADED_FILES if name in files]
+
+
+def _file_matches(detector: CopyDetector, owner: dict[str, tuple[str, str]]) -> dict[tuple[str, str], dict[str, FileMatch]]:
+    """(current student, other side) -> graded file -> match, from copydetect's test x reference matrices."""
+    out: dict[tuple[str, str], dict[str, FileMatch]] = {}
+    for i, test_f in enumerate(detector.test_files):
+        for j, ref_f in enumerate(detector.ref_files):
+            if detector.token_overlap_matrix.size == 0 or detector.token_overlap_matrix[i, j] < 0:
+                continue  # not compared: itself, another file name, or not read
+            (a, name), (b, _) = owner[test_f], owner[ref_f]
+            if not b.startswith(ARCHIVE_PREFIX) and b < a:
+                continue  # the same pair of current students, the other way round
+            sim_a, sim_b = detector.similarity_matrix[i, j]
+            overlap = int(detector.token_overlap_matrix[i, j])
+            fa, fb = detector.file_data[test_f], detector.file_data[ref_f]
+            if (test_f, ref_f) in detector.slice_matrix:
+                slices_a, slices_b = detector.slice_matrix[(test_f, ref_f)]
+            elif (ref_f, test_f) in detector.slice_matrix:
+                slices_b, slices_a = detector.slice_matrix[(ref_f, test_f)]
+            else:
+                slices_a = slices_b = np.array([])
+            tokens_a, tokens_b = int(fa.token_coverage), int(fb.token_coverage)
+            if not tokens_a or not tokens_b:  # only boilerplate on one side: nothing of its own to share
+                overlap, sim_a, sim_b = 0, 0.0, 0.0
+            out.setdefault((a, b), {})[name] = FileMatch(
+                name, float(np.clip((sim_a + sim_b) / 2, 0, 1)), overlap, tokens_a, tokens_b,
+                fa.raw_code, fb.raw_code, np.asarray(slices_a), np.asarray(slices_b))
+    return out
+
+
+def compare_class(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT,
+                  archives: list[Path] | tuple[Path, ...] = ()) -> list[Pair]:
+    """Every pair of students (and every student with every archived hand-in), most similar first."""
+    return compare(submissions, boilerplate, assignment, archives).pairs
 
 
 def rows(pairs: list[Pair]) -> list[tuple[str, str, float, str]]:
