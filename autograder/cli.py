@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from pathlib import Path
 
 VERBS = (
     "autograder.check.command",
@@ -16,21 +17,21 @@ VERBS = (
     "autograder.audit.command",
     "autograder.similarity.command",
 )
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _shipped(module: str) -> bool:
+    """Whether this copy of the package holds the verb's module. The student bundle ships only
+    the student verbs; an instructor's editable install in the same environment must not add its
+    own (they would mix two copies of the package)."""
+    return PACKAGE.joinpath(*module.split(".")[1:]).with_suffix(".py").is_file()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autograder", description="Module 6 (CNN and RNN) exercises and grader")
     sub = parser.add_subparsers(dest="verb", required=True)
-
-    # The student bundle ships only the student verbs; instructor verbs register when present.
-    for module in VERBS:
-        try:
-            command = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if not module.startswith(exc.name or "\0"):
-                raise
-            continue
-        command.add_parser(sub)
+    for module in filter(_shipped, VERBS):
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 

@@ -93,3 +93,18 @@ def test_bundle_runs_on_its_own(tmp_path: Path):
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(bundle)})
     assert run.returncode == 1, run.stderr[-2000:]
     assert "尚未实现" in run.stdout and "隐藏测试" in run.stdout
+
+
+def test_bundle_commands_ignore_an_installed_instructor_package(tmp_path: Path):
+    """A student who also has this repository installed in editable mode (the same environment)
+    still gets the bundle's own verbs, and `check` runs."""
+    import subprocess
+    import sys
+
+    bundle = build_bundle(tmp_path / "bundle")
+    verbs = subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=bundle, capture_output=True, text=True)
+    assert verbs.returncode == 0, verbs.stderr[-2000:]
+    assert "check" in verbs.stdout and "grade " not in verbs.stdout
+    run = subprocess.run([sys.executable, "-m", "autograder", "check", "part3"], cwd=bundle, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 1 and "尚未实现" in run.stdout, run.stderr[-2000:]
