@@ -94,7 +94,7 @@ def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = G
 def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
     """A fresh fork server for what follows; SuiteError when none will start."""
     forked.discard()
-    if not config.forkserver or config.limits.run_as is not None:
+    if not config.uses_forkserver:
         return
     from autograder.runtime.assignment import given_files
 
@@ -105,7 +105,7 @@ def _replace_machinery(config: GradingConfig, fault: MachineryFault) -> None:
 
 
 def _charged(group: str) -> list[CheckResult]:
-    return zero_results(CHARGED, parts=(group,))
+    return zero_results(CHARGED, parts=(group,), kind="charged")
 
 
 def grade_folder(student: str, folder: Path, config: GradingConfig = GradingConfig()) -> StudentResult:

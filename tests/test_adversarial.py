@@ -14,7 +14,7 @@ import pytest
 from autograder.grade.batch import grade_all
 from autograder.config import GradingConfig
 from autograder.grading import grade_folder
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -99,7 +99,7 @@ def test_a_failing_grader_records_nothing_and_says_so(subs: Path, tmp_path: Path
     """With too little memory even to import torch, the fork server cannot start: that is the
     grader's failure, not five zeros; nothing is recorded and the same command retries."""
     from autograder.grade.batch import GraderFailure, grade_all
-    from autograder.launch.settings import Limits
+    from autograder.config import Limits
 
     out = tmp_path / "out"
     with pytest.raises(GraderFailure, match="the grader failed on 6 submission"):

@@ -17,7 +17,7 @@ from autograder.config import GradingConfig
 from autograder.grade.batch import grade_all
 from autograder.grading import grade_folder
 from autograder.launch.sandbox import bwrap_path
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from faults import EXPECTED_TOTAL, FAILED, FAULTS, faulty_solution, import_hang
 
 LIMITS = Limits(probe_s=6.0)

@@ -28,7 +28,7 @@ from autograder.config import GradingConfig
 from autograder.grade.batch import grade_all
 from autograder.grading import CHARGED, grade_folder
 from autograder.launch.sandbox import SANDBOXED, bwrap_path
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

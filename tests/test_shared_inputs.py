@@ -15,7 +15,7 @@ from autograder.config import GradingConfig
 from autograder.grading import grade_folder
 from autograder.launch import forked
 from autograder.launch.sandbox import bwrap_path
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from autograder.launch.shared import SharedInputs
 from autograder.runtime import wire
 

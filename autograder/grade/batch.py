@@ -25,7 +25,7 @@ from autograder.config import GradingConfig
 from autograder.grade.discover import Submission, discover_report, file_stem
 from autograder.grade.submission import grade_submission, source_digest
 from autograder.grading import CHARGED
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from autograder.results import StudentResult
 from autograder.runtime.assignment import ASSIGNMENT, PARTS
 
@@ -109,18 +109,33 @@ def _stale(out: Path, sub: Submission, digest: str, version: str, force: bool) -
 
 
 class Progress:
-    def __init__(self, total: int, stream=sys.stderr) -> None:
+    """How far a batch is, on `stream`: on a terminal a bar redrawn in place; anywhere else (a log
+    file, CI, a pipe) one plain line at most every `every` seconds and one at the end, never a `\\r`."""
+
+    def __init__(self, total: int, stream=sys.stderr, every: float = 5.0) -> None:
         self.total, self.done, self.started, self.stream = total, 0, time.monotonic(), stream
+        self.every, self.last = every, float("-inf")
+        try:
+            self.terminal = bool(stream.isatty())
+        except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+            self.terminal = False
 
     def step(self, label: str) -> None:
         self.done += 1
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
+        elapsed = now - self.started
         eta = elapsed / self.done * (self.total - self.done)
-        width = 24
-        bar = "#" * int(width * self.done / self.total)
-        self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total}  {elapsed:5.0f}s elapsed  ETA {eta:4.0f}s  {label[:40]:<40}")
-        if self.done == self.total:
-            self.stream.write("\n")
+        if self.terminal:
+            width = 24
+            bar = "#" * int(width * self.done / self.total)
+            self.stream.write(f"\r[{bar:<{width}}] {self.done}/{self.total}  {elapsed:5.0f}s elapsed  ETA {eta:4.0f}s  {label[:40]:<40}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif self.done == self.total or now - self.last >= self.every:
+            self.last = now
+            self.stream.write(f"graded {self.done}/{self.total}, {elapsed:.0f}s elapsed, ETA {eta:.0f}s; last: {label[:60]}\n")
+        else:
+            return
         self.stream.flush()
 
 

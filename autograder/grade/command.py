@@ -20,7 +20,7 @@ from autograder.grade.batch import GraderFailure, changes_summary, grade_class
 from autograder.report import lms
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from autograder.results import StudentResult
 from autograder.runtime.assignment import PARTS
 

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -71,7 +71,7 @@ class GradingProcess:
             [sys.executable, "-m", "autograder.grade.grading_process", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8",
         )
-        self._send(json.dumps(config_to_json(config)))  # read after the warm-up starts; the pipe buffers it
+        self._send(json.dumps(config.to_json()))  # read after the warm-up starts; the pipe buffers it
 
     def _send(self, line: str) -> None:
         try:
@@ -138,27 +138,13 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def config_to_json(config: "GradingConfig") -> dict:
-    return {"limits": asdict(config.limits), "sandbox": config.sandbox, "forkserver": config.forkserver,
-            "hide": [str(p) for p in config.hide], "parts": list(config.parts) if config.parts else None}
-
-
-def config_from_json(data: dict) -> "GradingConfig":
-    from autograder.config import GradingConfig
-    from autograder.launch.settings import Limits
-
-    limits = Limits(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["limits"].items()})
-    return GradingConfig(limits=limits, sandbox=data["sandbox"], forkserver=data["forkserver"],
-                         hide=tuple(Path(p) for p in data["hide"]), parts=tuple(data["parts"]) if data["parts"] else None)
-
-
 def _warm(config: "GradingConfig") -> None:
     """Start the fork server (and its sandbox) now, with the settings every submission uses."""
     from autograder.launch import forked
     from autograder.launch.base import MachineryFault
     from autograder.runtime.assignment import given_files
 
-    if not config.forkserver or config.limits.run_as is not None:
+    if not config.uses_forkserver:
         return
     try:
         forked.shared(config.limits, given_files().resolve(), sandbox=config.sandbox, hide=config.hide)
@@ -172,7 +158,9 @@ def serve(source: IO[str], sink: IO[str]) -> int:
     settings = json.loads(source.readline() or "null")
     if settings is None:
         return 0
-    config = config_from_json(settings)
+    from autograder.config import GradingConfig
+
+    config = GradingConfig.from_json(settings)
     _warm(config)
     for line in source:
         payload = Payload.from_json(line)

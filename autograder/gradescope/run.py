@@ -30,7 +30,7 @@ from autograder.grade.submission import grade_prepared, ungradable
 from autograder.grade.unpack import SubmissionError, prepare
 from autograder.grading import SuiteError, grade_folder, run_suite
 from autograder.gradescope.results import gradescope_results
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from autograder.results import CheckResult, StudentResult
 from autograder.runtime.assignment import GRADED_FILES, PARTS, REPO, given_files
 

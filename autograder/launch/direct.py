@@ -12,7 +12,8 @@ from pathlib import Path
 
 from autograder.launch import sandbox as sandboxing
 from autograder.launch.base import Channel, Launcher
-from autograder.launch.settings import Limits, apply_limits, worker_env
+from autograder.config import Limits
+from autograder.launch.settings import apply_limits, worker_env
 
 
 def copy_for(submission: Path, folder: Path, owner: tuple[int, int]) -> Path:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from autograder.launch import sandbox as sandboxing
 from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
-from autograder.launch.settings import Limits, apply_limits, worker_env
+from autograder.config import Limits
+from autograder.launch.settings import apply_limits, worker_env
 from autograder.launch.shared import SharedInputs
 
 INNER_WORK = "/tmp/work"

@@ -1,29 +1,16 @@
-"""Launch settings of a worker process, in one place: resource limits, rlimits, environment."""
+"""How a worker process is launched: its rlimits (from `config.Limits`) and its environment, in one place."""
 
 from __future__ import annotations
 
 import os
 import resource
 import signal
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from autograder.config import Limits
 
 if TYPE_CHECKING:
     from autograder.launch.sandbox import ProcessGroupCap
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-worker resource limits (the trusted side picks them; a probe cannot raise them)."""
-
-    memory_mb: int = 6144  # address space; torch itself maps ~1.5 GB of it
-    file_mb: int = 64  # largest file the worker may write (stdout log included)
-    startup_s: float = 60.0  # importing torch and the probes
-    probe_s: float = 20.0  # default per-probe deadline
-    run_as: tuple[int, int] | None = None  # (uid, gid) for the worker; needs root (e.g. Gradescope)
-    # A fork server that does not answer a command within this time is treated as broken
-    # (stopped, hung or dead): it is replaced, and no student is charged for it.
-    forkserver_s: float = 5.0
 
 
 def apply_limits(limits: Limits, cap: "ProcessGroupCap | None" = None) -> None:

@@ -48,7 +48,7 @@ def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Laun
     given = given_files().resolve()
     if config.selffork:
         return SelfForkLauncher(submission, given)
-    if config.forkserver and config.limits.run_as is None:
+    if config.uses_forkserver:
         return ForkServerLauncher(submission, given, config.limits, sandbox=config.sandbox, hide=config.hide)
     # Another user runs the worker (Gradescope): a fresh interpreter started as that user.
     return DirectLauncher(submission, given, config.limits, sandbox=config.sandbox, hide=config.hide, scratch=scratch)
@@ -75,7 +75,6 @@ class Worker:
             raise
         self.sandbox_note = self.launcher.sandbox_note
         self.channel: Channel | None = None
-        self.starts = 0
         self.compute_s = 0.0
         self.fault: MachineryFault | None = None
         # Each worker imports a part's module in a step of its own before the part's first
@@ -130,7 +129,6 @@ class Worker:
             self.launcher.check()  # the machinery itself must still answer
             return ProbeResult("crash", error={"type": "WorkerError", "message": f"无法启动新的 worker（{exc}）：进程数达到上限，是否创建了过多进程？"},
                                seconds=time.monotonic() - started)
-        self.starts += 1
         try:
             meta, _ = self.channel.responses.read(time.monotonic() + self.limits.startup_s)
         except TimeoutError:
@@ -186,11 +184,16 @@ class Worker:
             if failed is not None:
                 return failed
         part = probe.split(".", 1)[0]
+        raised_at_import = False
         if part not in self.imported and probe != f"{part}.import":
             imported = self._import(part, started)
             if imported is not None:
                 return imported
-        return self._exchange(self._request(probe, args, tensors, shared, seed), timeout or self.limits.probe_s, started)
+            raised_at_import = part not in self.imported  # the module raised: the probe meets it again
+        result = self._exchange(self._request(probe, args, tensors, shared, seed), timeout or self.limits.probe_s, started)
+        if raised_at_import and result.status == "error":
+            result.error["at"] = "import"  # data for checks.require_ok: an import error, not the function's
+        return result
 
     def _import(self, part: str, started: float) -> ProbeResult | None:
         """Import `part`'s module in the running worker; a failure to report instead of the

@@ -14,7 +14,7 @@ from autograder import __version__
 from autograder.runtime.assignment import ASSIGNMENT
 from autograder.runtime.assignment import GRADED_FILES
 from autograder.config import SELF_CHECK
-from autograder.launch.settings import Limits
+from autograder.config import Limits
 from autograder.launch.worker import Worker
 
 MAX_FILE_BYTES = 1 << 20
