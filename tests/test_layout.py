@@ -3,7 +3,8 @@
 * the untrusted side (`autograder/runtime/`) imports only itself;
 * `runtime/assignment.py`, the one home of the assignment's facts, imports nothing of the project;
 * nothing in `autograder/` imports `solutions/` (it is not in the wheel) or `tests/`;
-* the package has no import cycle among its module-level imports.
+* the package has no import cycle, counting imports inside functions;
+* imports only go down the floors below (docs/ARCHITECTURE.md), never up.
 """
 
 from __future__ import annotations
@@ -69,11 +70,45 @@ def test_package_never_imports_solutions_or_tests():
     assert {k: v for k, v in bad.items() if v} == {}
 
 
-def test_no_import_cycle():
+def _graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports, anywhere in the file (inside functions too)."""
     graph: dict[str, set[str]] = {}
     for path in _files(PACKAGE):
-        deps = {_existing(n) for n in _imports(path, top_level_only=True)}
+        deps = {_existing(n) for n in _imports(path, top_level_only=False)}
         graph[_module_name(path)] = {d for d in deps if d and d.startswith("autograder")} - {_module_name(path)}
+    return graph
+
+
+# The floors of the package, bottom first: a module imports its own floor and the ones below.
+FLOORS = [
+    ["autograder.runtime"],  # the untrusted side
+    ["autograder", "autograder.config", "autograder.results", "autograder.atomic", "autograder.ids", "autograder.source",
+     "autograder.template"],  # facts and data: settings, the results model, files, sources
+    ["autograder.launch"],  # how workers start
+    ["autograder.delegation", "autograder.checks", "autograder.catalog", "autograder.expect", "autograder.plugin",
+     "autograder.grading", "autograder.notebook", "autograder.assets"],  # checks and grading one folder
+    ["autograder.suites", "autograder.check", "autograder.submit", "autograder.release", "autograder.report",
+     "autograder.similarity", "autograder.nbgrader", "autograder.gradescope", "autograder.grade", "autograder.audit",
+     "autograder.demo", "autograder.examples", "autograder.cli", "autograder.__main__"],  # verbs and outputs
+]
+
+
+def _floor(module: str) -> int | None:
+    matches = [(len(prefix), i) for i, floor in enumerate(FLOORS) for prefix in floor
+               if module == prefix or module.startswith(prefix + ".")]
+    return max(matches)[1] if matches else None
+
+
+def test_every_module_has_a_floor_and_imports_only_down():
+    graph = _graph()
+    assert [m for m in graph if _floor(m) is None] == []
+    up = sorted(f"{m} (floor {_floor(m)}) -> {d} (floor {_floor(d)})" for m, deps in graph.items() for d in deps
+                if _floor(d) > _floor(m))
+    assert up == []
+
+
+def test_no_import_cycle():
+    graph = _graph()
     state: dict[str, int] = {}
     stack: list[str] = []
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder.atomic import write_text
-from autograder.grade.discover import MAX_STEM_BYTES, discover, discover_report, file_stem
+from autograder.grade.discover import discover, discover_report
+from autograder.ids import MAX_STEM_BYTES, file_stem
 from autograder.grade.unpack import KINDS, Prepared, SubmissionError, prepare
 from autograder.report.files import csv_text, grades_csv, safe_cell
 from autograder.report.lms import canvas_csv, moodle_csv

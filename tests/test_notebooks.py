@@ -14,7 +14,8 @@ from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.grade.unpack import SubmissionError, unpack
 from autograder.catalog import suite_files
-from autograder.notebook import NotebookError, answers_notebook, answers_to_modules, extract_module
+from autograder.notebook import NotebookError, answers_to_modules, extract_module
+from autograder.release.notebooks import answers_notebook
 from autograder.release import notebooks
 from autograder.release.stubs import SOLUTIONS
 from autograder.runtime.assignment import PARTS as ASSIGNMENT_PARTS

@@ -10,7 +10,7 @@ import tarfile
 import zipfile
 
 from autograder.cli import main
-from autograder.notebook.answers import answers_notebook
+from autograder.release.notebooks import answers_notebook
 from tests.classroom import CAI, DAN, FILE, REPO, SOLUTION, STUB, answered, class_files, write_class
 
 THRESHOLD = 0.6

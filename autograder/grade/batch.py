@@ -22,7 +22,8 @@ from pathlib import Path
 from autograder.atomic import write_text
 from autograder.catalog import zero_results
 from autograder.config import GradingConfig
-from autograder.grade.discover import Submission, discover_report, file_stem
+from autograder.grade.discover import Submission, discover_report
+from autograder.ids import file_stem
 from autograder.grade.submission import grade_submission, source_digest
 from autograder.grading import CHARGED
 from autograder.config import Limits

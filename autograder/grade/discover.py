@@ -29,20 +29,17 @@ returned as ignored. Nothing here refuses the batch.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.grade.unpack import SKIPPED_DIRS, archive_format, is_code, strip_archive_suffix
+from autograder.ids import clean_id
 from autograder.runtime.assignment import ASSIGNMENT, code_folder
 
-__all__ = ["Discovery", "Submission", "clean_id", "code_folder", "discover", "discover_report", "file_stem", "student_id"]
+__all__ = ["Discovery", "Submission", "code_folder", "discover", "discover_report", "student_id"]
 
-MAX_STEM_BYTES = 100
-_UNSAFE = frozenset('/\\:*?"<>|' "`$;&'()[]{}!#%^")  # paths, Windows, shells
 _JUNK = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
 _MOODLE = re.compile(r"^(?P<name>.*)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?(?P<rest>.*)$", re.DOTALL)
 _CANVAS = re.compile(r"^(?P<name>[^_]+)(?P<late>_LATE)?_(?P<id>\d+)_(?P<sub>\d+)_(?P<rest>.+)$", re.DOTALL)
@@ -74,16 +71,6 @@ class Discovery:
         return lines + [f"ignored {name}: {why}" for name, why in self.ignored]
 
 
-def clean_id(raw: str) -> str:
-    """A student id safe in file names, CSV and shells; non-ASCII letters are kept."""
-    out: list[str] = []
-    for ch in unicodedata.normalize("NFC", raw):
-        bad = ch in _UNSAFE or unicodedata.category(ch)[0] in "CZ"  # control, format, separators (spaces)
-        if not (bad and out and out[-1] == "_"):
-            out.append("_" if bad else ch)
-    return "".join(out).strip("._-~") or "unnamed"
-
-
 def student_id(path: Path, assignment: str = ASSIGNMENT) -> str:
     """The id of a plain submission: the folder's name, or the archive's without `_<assignment>` and its suffix."""
     name = Path(path).name
@@ -92,16 +79,6 @@ def student_id(path: Path, assignment: str = ASSIGNMENT) -> str:
         if name.lower().endswith(f"_{assignment}".lower()):
             name = name[: -len(assignment) - 1]
     return clean_id(name)
-
-
-def file_stem(student: str) -> str:
-    """A file name (without suffix) for a student's outputs: the id itself when it is already
-    clean and at most MAX_STEM_BYTES of UTF-8; else a shortened, cleaned id with a sha256 suffix."""
-    clean = clean_id(student)
-    if clean == student and len(student.encode("utf-8")) <= MAX_STEM_BYTES:
-        return student
-    head = clean.encode("utf-8")[: MAX_STEM_BYTES - 13].decode("utf-8", "ignore")
-    return f"{head}~{hashlib.sha256(student.encode('utf-8')).hexdigest()[:12]}"
 
 
 def _junk(name: str) -> bool:

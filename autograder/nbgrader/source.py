@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from autograder.runtime.assignment import ASSIGNMENT, PARTS
-from autograder.notebook.answers import answers_notebook, write_notebook
+from autograder.notebook.answers import write_notebook
+from autograder.release.notebooks import answers_notebook
 from autograder.release import notebooks
 from autograder.release.stubs import SOLUTIONS, generate
 

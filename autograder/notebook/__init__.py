@@ -8,18 +8,16 @@ the notebook is never executed: it is read as JSON and turned into source text. 
 `partN_*.py` of the same part, unless none of its solution cells changed since nbgrader released
 it (nbgrader's cell checksums): then the student answered in the .py file.
 
-`answers_notebook` builds such a notebook from a part's source (the solution file for an nbgrader
-`source/` folder, where `### BEGIN/END SOLUTION` regions are nbgrader's own markers, or the stub
-for students).
+Such notebooks are built by `autograder.release.notebooks.answers_notebook` (release builds,
+this package reads: it imports nothing of release).
 """
 
 from autograder.notebook.answers import (
     ANSWERS_NAME,
     NotebookError,
-    answers_notebook,
     answers_to_modules,
     extract_module,
     is_answers_notebook,
 )
 
-__all__ = ["ANSWERS_NAME", "NotebookError", "answers_notebook", "answers_to_modules", "extract_module", "is_answers_notebook"]
+__all__ = ["ANSWERS_NAME", "NotebookError", "answers_to_modules", "extract_module", "is_answers_notebook"]

@@ -10,7 +10,6 @@ from autograder.runtime.assignment import PARTS, code_folder
 
 ANSWERS_NAME = re.compile(rf"^({'|'.join(PARTS)})_answers\.ipynb$", re.IGNORECASE)
 MAX_NOTEBOOK_BYTES = 5 << 20
-_TOP_LEVEL = re.compile(r"^(def |class |async def |@|# -{10,})")
 
 
 class NotebookError(ValueError):
@@ -113,58 +112,6 @@ def answers_to_modules(root: Path) -> list[Path]:
     for nb in notebooks:
         nb.unlink()
     return written
-
-
-# --------------------------------------------------------------------------- building
-
-
-def _chunks(source: str) -> list[str]:
-    """Split a module at its top-level definitions (decorators and section rules stay attached)."""
-    chunks: list[list[str]] = [[]]
-    for line in source.splitlines(keepends=True):
-        prev = chunks[-1][-1] if chunks[-1] else ""
-        starts = _TOP_LEVEL.match(line) and not _TOP_LEVEL.match(prev) and any(x.strip() for x in chunks[-1])
-        if starts:
-            chunks.append([])
-        chunks[-1].append(line)
-    return ["".join(c).strip("\n") for c in chunks if "".join(c).strip()]
-
-
-def _cell(kind: str, source: str, grade_id: str, solution: bool) -> dict:
-    meta = {"grade": False, "grade_id": grade_id, "locked": not solution, "schema_version": 3, "solution": solution, "task": False}
-    cell = {"cell_type": kind, "id": grade_id.replace(".", "-")[:64], "metadata": {"nbgrader": meta}, "source": source}
-    if kind == "code":
-        cell.update(execution_count=None, outputs=[])
-    return cell
-
-
-def answers_notebook(solution_source: str, part: str, *, with_solutions: bool) -> dict:
-    """An answers notebook for `part` from the solution file's text.
-
-    Chunks holding a `### BEGIN SOLUTION` region become solution cells, the others read-only
-    cells. `with_solutions=True` keeps the regions (an nbgrader `source/` notebook: nbgrader's
-    generate_assignment strips them); `False` writes the student stubs instead.
-    """
-    from autograder.release.stubs import BEGIN, strip_solutions
-
-    if part not in PARTS:
-        raise ValueError(f"unknown part {part!r}")
-    filename = _part_file(part)
-    intro = (
-        f"# {part.capitalize()} 答案 notebook（可选的提交方式）\n\n"
-        f"这个 notebook 等价于 `{filename}`：评分时把所有 **solution cell**（可编辑）和只读 cell 按顺序拼起来，"
-        f"作为你的 `{filename}`，**不会运行** notebook。\n\n"
-        "- 只在 solution cell 里写答案，不要修改函数名和参数；\n"
-        "- 想做实验请另外新建 cell（没有 nbgrader 标记的 cell 不会被评分程序读取）；\n"
-        f"- 提交时把 `{part}_answers.ipynb` 放进压缩包（或 nbgrader 的作业文件夹）。"
-        f"如果同时提交了 `{filename}`，以 notebook 为准。"
-    )
-    cells = [_cell("markdown", intro, f"{part}_answers_intro", False)]
-    for i, chunk in enumerate(_chunks(solution_source)):
-        solution = BEGIN in chunk
-        text = chunk if with_solutions else strip_solutions(chunk).rstrip("\n")
-        cells.append(_cell("code", text, f"{part}_answers_{i:02d}", solution))
-    return notebook_document(cells)
 
 
 def notebook_document(cells: list[dict]) -> dict:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from autograder.atomic import write_text
 from autograder.catalog import groups as suite_groups
-from autograder.grade.discover import file_stem
+from autograder.ids import file_stem
 from autograder.report import class_html, feedback, files, summary
 from autograder.results import StudentResult
 

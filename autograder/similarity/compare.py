@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from copydetect import CodeFingerprint, CopyDetector
 
-from autograder.grade.discover import Submission, clean_id, discover_report
+from autograder.grade.discover import Submission, discover_report
+from autograder.ids import clean_id
 from autograder.grade.unpack import SubmissionError, is_code, prepare
 from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, given_files
 from autograder.source import read_source
