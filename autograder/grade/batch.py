@@ -22,7 +22,7 @@ from pathlib import Path
 from autograder.atomic import write_text
 from autograder.catalog import zero_results
 from autograder.config import GradingConfig
-from autograder.grade.discover import Submission, discover_report
+from autograder.grade.discover import Discovery, Submission, discover_report
 from autograder.ids import file_stem
 from autograder.grade.submission import grade_submission, source_digest
 from autograder.grading import CHARGED
@@ -240,15 +240,17 @@ def grade_class(
     select: Callable[[list[Submission]], list[Submission]] | None = None,
     scheduler: str | None = None,
     insecure: bool = False,
+    found: Discovery | None = None,
 ) -> ClassRun:
     """Grade what is not graded yet (or changed) and return the results of the whole class.
 
     `students`: (re)grade only these; `only`: (re)grade the students whose stored result it
     selects (e.g. those with a timeout). The others keep their stored results, which are
     returned too, so that the gradebook written from the return value is always the whole class.
-    `no_decrease`: a regrade never lowers a stored total (the feedback says so)."""
+    `no_decrease`: a regrade never lowers a stored total (the feedback says so). `found`: what
+    the caller's discovery of `submissions` gave (discovered here when None)."""
     log = open(os.devnull, "w") if quiet else sys.stderr
-    found = discover_report(submissions, assignment)
+    found = found or discover_report(submissions, assignment)
     for line in found.warnings():
         print(f"warning: {line}", file=log)
     subs = found.submissions

@@ -17,6 +17,7 @@ from autograder.runtime.assignment import ASSIGNMENT
 from autograder.catalog import checks_of, groups
 from autograder.grade import late
 from autograder.grade.batch import GraderFailure, changes_summary, grade_class
+from autograder.grade.discover import discover_report
 from autograder.report import lms
 from autograder.report.table import gradebook_table
 from autograder.report.write import write_outputs
@@ -83,13 +84,14 @@ def run(args: argparse.Namespace) -> int:
         if bool(args.deadline) != bool(args.late_penalty):
             raise ValueError("--deadline and --late-penalty go together")
         policy = late.parse_policy(args.deadline, args.late_penalty) if args.deadline else None
-        times = late.stamps(args.submissions, args.assignment, args.submission_times)
+        found = discover_report(args.submissions, args.assignment)  # once per command
+        times = late.stamps(found.submissions, args.assignment, args.submission_times)
         roster = lms.read_roster(args.roster) if args.roster else None
         select = (lambda subs: late.newest_only(subs, times)) if args.keep == "newest" else None
         run = grade_class(args.submissions, args.out, jobs=args.jobs, force=args.force, students=args.student,
                           only=only_filter(args.only) if args.only else None, no_decrease=args.no_decrease, limits=limits,
                           quiet=args.quiet, parts=tuple(args.part) if args.part else None, assignment=args.assignment, select=select,
-                          scheduler=args.scheduler, insecure=args.insecure)
+                          scheduler=args.scheduler, insecure=args.insecure, found=found)
         results = run.results
     except (FileNotFoundError, ValueError) as exc:
         print(f"autograder grade: {exc}", file=sys.stderr)
@@ -107,9 +109,9 @@ def run(args: argparse.Namespace) -> int:
     if args.canvas_csv or args.moodle_csv:
         extra += lms.write_exports(results, roster, args.canvas_csv, args.moodle_csv, args.canvas_assignment, args.ungradable_as_zero)
     paths = write_outputs(args.out, results, extra, args.ungradable_as_zero)
-    from autograder.launch.sandbox import UNSANDBOXED
+    from autograder.launch.sandbox import UNSANDBOXED, bwrap_path
 
-    if any(r.sandbox == UNSANDBOXED for r in results):
+    if bwrap_path() is None:  # this run's workers were not sandboxed (each row says so too)
         print(f"\nWARNING: {UNSANDBOXED}\n", file=sys.stderr)
     print(gradebook_table(results, groups()))
     print(f"\nwrote {', '.join(str(p) for p in paths.values())} and feedback/ for {len(results)} student(s)")

@@ -154,11 +154,13 @@ def read_times_csv(path: Path) -> dict[str, tuple[datetime, str]]:
     return out
 
 
-def stamps(submissions: Path, assignment: str = ASSIGNMENT, times_csv: Path | None = None) -> dict[str, Stamp]:
-    """Trusted time of every submission that has one, keyed by submission id."""
+def stamps(submissions: Path | list[Submission], assignment: str = ASSIGNMENT, times_csv: Path | None = None) -> dict[str, Stamp]:
+    """Trusted time of every submission that has one, keyed by submission id (`submissions`: the
+    folder, or what discovery already found in it)."""
+    subs = submissions if isinstance(submissions, list) else discover(submissions, assignment)
     table = read_times_csv(times_csv) if times_csv else {}
     out: dict[str, Stamp] = {}
-    for sub in discover(submissions, assignment):
+    for sub in subs:
         if sub.student in table:
             when, who = table[sub.student]
             out[sub.student] = Stamp(sub.student, who, when, "csv")
@@ -166,7 +168,7 @@ def stamps(submissions: Path, assignment: str = ASSIGNMENT, times_csv: Path | No
             out[sub.student] = Stamp(sub.student, gs[1], gs[0], "gradescope")
         elif (nb := _nbgrader_time(sub)) is not None:
             out[sub.student] = Stamp(sub.student, sub.student, nb, "nbgrader")
-    unknown = sorted(set(table) - {s.student for s in discover(submissions, assignment)})
+    unknown = sorted(set(table) - {s.student for s in subs})
     if unknown:
         raise ValueError(f"{times_csv}: no submission named {', '.join(unknown)}")
     return out
