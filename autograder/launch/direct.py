@@ -7,13 +7,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from autograder.launch import sandbox as sandboxing
 from autograder.launch.base import Channel, Launcher
 from autograder.config import Limits
-from autograder.launch.settings import apply_limits, worker_env
+from autograder.launch.process import start_untrusted
 
 
 def copy_for(submission: Path, folder: Path, owner: tuple[int, int]) -> Path:
@@ -40,21 +39,12 @@ class DirectLauncher(Launcher):
 
     def start(self, log: Path) -> Channel:
         channel, req_r, resp_w = Channel.open()
-        runtime = sandboxing.runtime_dir()
-        if self.jail is None:
-            cmd = [sys.executable, "-m", "autograder.runtime", str(self.submission), str(self.given), str(req_r), str(resp_w)]
-            env = worker_env(str(runtime))
-        else:
-            cmd = [*self.jail.prefix, sys.executable, "-m", "autograder.runtime", self.jail.submission, self.jail.given, str(req_r), str(resp_w)]
-            env = worker_env(self.jail.pythonpath)
-        self.cap = cap = sandboxing.ProcessGroupCap.create()
-        limits = self.limits
+        paths = [self.jail.submission, self.jail.given] if self.jail is not None else [str(self.submission), str(self.given)]
+        self.cap = sandboxing.ProcessGroupCap.create()
         try:
             with open(log, "ab") as out:
-                self.proc = subprocess.Popen(
-                    cmd, pass_fds=(req_r, resp_w), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    cwd=runtime, env=env, start_new_session=True, preexec_fn=lambda: apply_limits(limits, cap),
-                )
+                self.proc = start_untrusted("autograder.runtime", [*paths, str(req_r), str(resp_w)], jail=self.jail, limits=self.limits,
+                                            cap=self.cap, stdout=out, pass_fds=(req_r, resp_w))
         finally:
             os.close(req_r)
             os.close(resp_w)

@@ -17,8 +17,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from pathlib import Path
 from autograder.launch import sandbox as sandboxing
 from autograder.launch.base import Channel, Launcher, MachineryFault, SpawnRefused
 from autograder.config import Limits
-from autograder.launch.settings import apply_limits, worker_env
+from autograder.launch.process import start_untrusted
 from autograder.launch.shared import SharedInputs
 
 INNER_WORK = "/tmp/work"
@@ -50,18 +48,10 @@ class ForkServer:
         self.key = (limits, sandbox, tuple(hide))
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.log = open(self.work.parent / f"{self.work.name}.log", "ab")
-        self.cap = cap = sandboxing.ProcessGroupCap.create()
-        runtime = sandboxing.runtime_dir()
-        if self.jail is None:
-            cmd = [sys.executable, "-m", "autograder.runtime.forkserver", str(self.given), str(child.fileno())]
-            env = worker_env(str(runtime))
-        else:
-            cmd = [*self.jail.prefix, sys.executable, "-m", "autograder.runtime.forkserver", self.jail.given, str(child.fileno())]
-            env = worker_env(self.jail.pythonpath)
-        self.proc = subprocess.Popen(
-            cmd, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            cwd=runtime, env=env, start_new_session=True, preexec_fn=lambda: apply_limits(limits, cap),
-        )
+        self.cap = sandboxing.ProcessGroupCap.create()
+        given_inside = self.jail.given if self.jail is not None else str(self.given)
+        self.proc = start_untrusted("autograder.runtime.forkserver", [given_inside, str(child.fileno())], jail=self.jail,
+                                    limits=limits, cap=self.cap, stdout=self.log, pass_fds=(child.fileno(),))
         child.close()
         self.sock.settimeout(limits.startup_s)
         try:

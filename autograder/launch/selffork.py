@@ -33,15 +33,11 @@ class SelfForkLauncher(Launcher):
         if pid == 0:  # the worker
             code = 1
             try:
-                os.setsid()
-                os.dup2(out, 1)
-                os.dup2(out, 2)
                 os.close(channel.requests.fileno())
                 os.close(channel.responses.fd)
-                os.chdir(self.submission)
-                from autograder.runtime.serve import serve
+                from autograder.runtime.serve import become_worker
 
-                code = serve(self.submission, self.given, req_r, resp_w)
+                code = become_worker(self.submission, self.given, req_r, resp_w, log_fd=out, new_session=True)
             finally:
                 os._exit(code)
         os.close(out)

@@ -199,7 +199,9 @@ class Worker:
         """Import `part`'s module in the running worker; a failure to report instead of the
         probe's answer, or None. An exception at import is left to the probe itself, which
         meets it again and reports it as usual."""
-        result = self._exchange(self._request(f"{part}.import", None, None, None, 0), self.limits.probe_s, started)
+        # The import's own deadline is the start-up one, not a probe's: importing is not the
+        # student's function, and a loaded machine must not turn a slow import into a hang.
+        result = self._exchange(self._request(f"{part}.import", None, None, None, 0), self.limits.startup_s, started)
         if result.ok:
             self.imported.add(part)
             return None
@@ -207,7 +209,7 @@ class Worker:
             return None
         if result.status == "timeout":
             module = PARTS.get(part, part)
-            result.error["message"] = f"导入 {module}.py 超过 {self.limits.probe_s:.0f} s：模块顶层的代码没有结束，这一部分的检查都无法运行"
+            result.error["message"] = f"导入 {module}.py 超过 {self.limits.startup_s:.0f} s：模块顶层的代码没有结束，这一部分的检查都无法运行"
         self.import_failures.setdefault(part, []).append(result)
         return result
 

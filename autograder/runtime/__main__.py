@@ -7,11 +7,10 @@ protocol never travels there, so a print cannot fake a result.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from autograder.runtime.serve import seal_imports, serve
+from autograder.runtime.serve import become_worker, seal_imports
 
 
 def main(argv: list[str]) -> int:
@@ -19,8 +18,7 @@ def main(argv: list[str]) -> int:
     submission, fallback, req_fd, resp_fd = Path(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
     # Started in the runtime folder (so that nothing in the submission can stand in for the
     # runtime's own modules at start-up); the student's code runs in its own folder.
-    os.chdir(submission)
-    return serve(submission.resolve(), fallback.resolve(), req_fd, resp_fd)
+    return become_worker(submission.resolve(), fallback.resolve(), req_fd, resp_fd)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.runtime.serve import seal_imports
+from autograder.runtime.serve import become_worker, seal_imports
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
 
@@ -77,19 +77,12 @@ def _child(sock: socket.socket, cmd: dict, fds: list[int], given: Path, sandboxe
     code = 1
     try:
         sock.close()
-        os.setsid()
         _prctl(PR_SET_DUMPABLE, 1)  # the worker itself behaves like any process
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         req_r, resp_w, log_w = fds
-        os.dup2(log_w, 1)
-        os.dup2(log_w, 2)
-        os.close(log_w)
         submission = _private_copy(cmd["submission"]) if sandboxed else cmd["submission"]
-        os.chdir(submission)
-        from autograder.runtime.serve import serve
-
-        code = serve(Path(submission), given, req_r, resp_w)
+        code = become_worker(Path(submission), given, req_r, resp_w, log_fd=log_w, new_session=True)
     finally:
         os._exit(code)
 

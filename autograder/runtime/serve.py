@@ -68,6 +68,21 @@ def describe(exc: BaseException, submission: Path) -> dict:
     return {"type": safe_str(kind, 100), "message": safe_str(exc), "where": where}
 
 
+def become_worker(submission: Path, fallback: Path, req_fd: int, resp_fd: int, *, log_fd: int | None = None,
+                  new_session: bool = False) -> int:
+    """The one way a process turns into a worker (a fresh interpreter, a fork of the fork server,
+    a fork of the self-check): its own session when asked, its output to the log, the
+    submission's folder as working directory, then serve. Returns the exit code."""
+    if new_session:
+        os.setsid()
+    if log_fd is not None:
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.close(log_fd)
+    os.chdir(submission)
+    return serve(submission, fallback, req_fd, resp_fd)
+
+
 def serve(submission: Path, fallback: Path, req_fd: int, resp_fd: int) -> int:
     from autograder.runtime import wire
     from autograder.runtime.probes import Context, load_all
