@@ -46,10 +46,12 @@ def checks_of(suite: str = "hidden") -> tuple[CheckMeta, ...]:
     return tuple(fn.__check__ for fn in check_functions(suite))
 
 
-def zero_results(message: str, status: str = "error", suite: str = "hidden", parts: tuple[str, ...] | None = None) -> list[CheckResult]:
-    """Every check at 0 with the same message: for a submission that could not be graded."""
+def zero_results(message: str, status: str = "error", suite: str = "hidden", parts: tuple[str, ...] | None = None,
+                 kind: str = "ungradable") -> list[CheckResult]:
+    """Every check at 0 with the same message: for a submission that could not be graded (or,
+    with kind "charged", a part charged for bringing the grading machinery down)."""
     return [
-        CheckResult(m.name, m.group, 0.0, m.points, status, message, m.visibility, m.title)
+        CheckResult(m.name, m.group, 0.0, m.points, status, message, m.visibility, m.title, kind)
         for m in checks_of(suite)
         if parts is None or m.group in parts
     ]

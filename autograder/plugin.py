@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks import CheckFailed, CheckMeta, ProbeFailed
+from autograder.checks import CheckFailed, CheckMeta, GraderInputError, ProbeFailed
 from autograder.config import GradingConfig
 from autograder.launch.base import MachineryFault
 from autograder.launch.worker import Worker
@@ -20,21 +20,22 @@ from autograder.results import CheckResult
 
 
 def outcome_of(meta: CheckMeta, exc: BaseException | None) -> CheckResult:
-    """The result of a check that raised `exc` (None: it returned)."""
+    """The result of a check that raised `exc` (None: it returned), with the failure's kind and
+    hint as the check decided them (CheckFailed / ProbeFailed)."""
 
-    def result(status: str, message: str) -> CheckResult:
+    def result(status: str, message: str, kind: str = "", hint: str = "") -> CheckResult:
         score = meta.points if status == "passed" else 0.0
-        return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title)
+        return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title, kind, hint)
 
     if exc is None:
         return result("passed", "")
     if isinstance(exc, CheckFailed):
-        return result("failed", str(exc))
+        return result("failed", str(exc), exc.kind, exc.hint)
     if isinstance(exc, ProbeFailed):
-        return result(exc.status, str(exc))
+        return result(exc.status, str(exc), exc.kind, exc.hint)
     # The trusted check itself raised on what came back (odd types, odd values): the answer
     # cannot be graded, so it earns nothing, and the message says what the grader saw.
-    return result("error", f"无法检查你的结果（{type(exc).__name__}: {exc}）")
+    return result("error", f"无法检查你的结果（{type(exc).__name__}: {exc}）", "grader_error")
 
 
 PLUGIN_KEY = pytest.StashKey["GraderPlugin"]()
@@ -51,9 +52,8 @@ def worker(request: pytest.FixtureRequest):
 
 
 class GraderPlugin:
-    """Collects the results of one suite run. `fault` is set when the grading machinery failed
-    (then the session stops at once: what came before the fault is in `results`, and
-    `fault_group` names the part whose check was running)."""
+    """Collects the results of one suite run (standalone pytest use). `fault` is set when the
+    grading machinery failed: then the session stops at once, and `results` holds what came before."""
 
     def __init__(self, submission: Path, config: GradingConfig = GradingConfig()) -> None:
         self.submission = Path(submission)
@@ -61,9 +61,7 @@ class GraderPlugin:
         self.sandbox_note = ""
         self.compute_s = 0.0
         self.results: list[CheckResult] = []
-        self.problems: list[str] = []
         self.fault: MachineryFault | None = None
-        self.fault_group: str | None = None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.stash[PLUGIN_KEY] = self
@@ -75,23 +73,18 @@ class GraderPlugin:
         meta: CheckMeta | None = getattr(getattr(item, "function", None), "__check__", None)
         excinfo = call.excinfo
         if excinfo is not None and isinstance(excinfo.value, MachineryFault):
-            # The grader's own machinery failed: that is no student's 0. Stop here; the caller
-            # replaces the machinery and grades the submission again.
+            # The grader's own machinery failed: that is no student's 0. Stop here, recording
+            # nothing after it (grading.grade_folder is what retries on fresh machinery).
             if self.fault is None:
                 self.fault = excinfo.value
-                self.fault_group = meta.group if meta is not None and report.when != "teardown" else None
             item.session.shouldstop = "grading machinery fault"
             return
-        if meta is None:
-            if report.when == "call":
-                self.problems.append(f"{item.nodeid}: test without @check metadata")
+        if meta is None:  # not a check (catalog.py refuses such a suite for grading)
             return
+        if excinfo is not None and isinstance(excinfo.value, GraderInputError):
+            return  # the grader's own input is unsafe: pytest reports the error, no student's 0 is recorded
         if self.fault is None and (report.when == "call" or (report.when == "setup" and report.failed)):
             self.results.append(outcome_of(meta, excinfo.value if excinfo is not None else None))
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.problems.append(f"collection failed: {report.nodeid}: {report.longreprtext[-2000:]}")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -14,6 +14,27 @@ STATUSES = ("passed", "failed", "error", "timeout")
 #       kept out of the class statistics and the LMS exports;
 #   grader_fault: the grading machinery failed: never recorded, a re-run retries it.
 OUTCOMES = ("graded", "ungradable", "grader_fault")
+# Why a check did not pass (CheckResult.kind), decided where the failure is raised
+# (autograder.checks); the reports look these up, they never read the feedback's text:
+KINDS = (
+    "not_implemented",  # the function still raises NotImplementedError
+    "missing_file",  # the part's .py file is not in the hand-in
+    "import_error",  # the part's module raises while it is imported (SyntaxError, ImportError...)
+    "exception",  # the function raised (the message names the exception's type)
+    "timeout",  # it did not finish in time
+    "crash",  # the process running it died (os._exit, out of memory...)
+    "wrong_type",  # not the kind of value asked for (no tensor, a list for a dict...)
+    "empty",  # an empty result
+    "nan",  # NaN/Inf in the result
+    "wrong_shape",
+    "wrong_dtype",
+    "wrong_value",  # the right kind of value, but the wrong one
+    "modified_input",  # changed what it was given (in place)
+    "own_work",  # handed the exercise's work to a library call
+    "charged",  # brought the grading machinery down twice: the part is charged
+    "ungradable",  # the hand-in could not be graded at all (StudentResult.problem says why)
+    "grader_error",  # the grader could not check the answer (nothing the student can fix alone)
+)
 
 
 @dataclass(frozen=True)
@@ -28,10 +49,14 @@ class CheckResult:
     message: str  # feedback in the course's language; empty when passed
     visibility: str = "hidden"  # hidden (graded) or public (self-check)
     title: str = ""  # one-line description of what the check verifies
+    kind: str = ""  # why it did not pass (one of KINDS); "" when passed, and in results stored before kinds
+    hint: str = ""  # the check's hint for that kind (Chinese; also at the end of `message`), or ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
+        if self.kind and self.kind not in KINDS:
+            raise ValueError(f"unknown failure kind {self.kind!r}")
         if not 0 <= self.score <= self.max_score:
             raise ValueError(f"score {self.score} outside [0, {self.max_score}]")
 
@@ -62,6 +87,9 @@ class StudentResult:
     notes: list[str] = field(default_factory=list)  # what the grader did with the hand-in (Chinese): folder picked, files renamed...
     source_sha256: str = ""  # the hand-in as graded (zip bytes or folder files): a resubmission is regraded
     version: str = ""  # expect.assignment_version() it was graded with: a changed suite is regraded
+    # Where the grade was computed (grading.provenance): grader and assignment versions, Python,
+    # torch and torchvision versions, thread counts, device; {} in results stored before it.
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -100,6 +128,7 @@ class StudentResult:
             "notes": list(self.notes),
             "source_sha256": self.source_sha256,
             "version": self.version,
+            "provenance": dict(self.provenance),
             "sandbox": self.sandbox,
             "seconds": round(self.seconds, 3),
             "compute_seconds": round(self.compute_seconds, 3),
@@ -130,4 +159,5 @@ class StudentResult:
             notes=list(data.get("notes", [])),
             source_sha256=data.get("source_sha256", ""),
             version=data.get("version", ""),
+            provenance=dict(data.get("provenance") or {}),
         )

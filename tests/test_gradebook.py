@@ -81,7 +81,7 @@ def test_class_statistics_leave_the_ungradable_out():
     assert top == 15.0 and sum(counts) == 3 and counts[0] == 0  # dan's 0 is not a bar
     stats = {s.check: s for s in classwide.check_stats(results)}
     assert (stats["part5.l2"].n, stats["part5.l2"].passed, stats["part5.l2"].rate) == (3, 2, pytest.approx(2 / 3))
-    assert all(CORRUPT not in why for s in stats.values() for why, _ in s.causes)
+    assert all("dan" not in c.students and CORRUPT not in c.example for s in stats.values() for c in s.causes)
 
 
 def test_one_histogram_binning(written, monkeypatch):
@@ -203,3 +203,129 @@ def test_nbgrader_gradebook_gives_no_score_to_the_ungradable(tmp_path, monkeypat
             assert dan.auto_score is None and dan.needs_manual_grade  # waits for the instructor in formgrader
         assert gb.find_submission("cnn_rnn", "dan").needs_manual_grade
     assert course_settings(tmp_path).db_url == course.db_url
+
+
+# --------------------------------------------------------------------------- reports for people
+
+H1 = "先 text.lower()"
+LONG = "张三" * 40  # its files get a shortened, hashed name (ids.file_stem)
+IMPORT_ERROR = "导入你的文件时出错，这一部分的检查都无法运行: SyntaxError: invalid syntax (part3_lstm.py, line 7)"
+
+
+def _c(check: str, status: str = "passed", kind: str = "", hint: str = "", message: str = "") -> CheckResult:
+    failed = status != "passed"
+    text = (message or f"{check}: {kind}") + (f"\n提示: {hint}" if hint else "") if failed else ""
+    return CheckResult(check, check.split(".")[0], 0.0 if failed else 1.0, 1.0, status, text, title=f"title of {check}",
+                       kind=kind if failed else "", hint=hint)
+
+
+def _people() -> list[StudentResult]:
+    ok = {name: _c(name) for name in ("part3.a", "part3.b", "part3.c", "part4.d")}
+    def mine(**changed: CheckResult) -> list[CheckResult]:
+        return [changed.get(name.split(".")[1], c) for name, c in ok.items()]
+    imp = _c("part3.a", "error", "import_error", message=IMPORT_ERROR)
+    return [
+        StudentResult("ann", mine()),
+        StudentResult("bob", mine(a=_c("part3.a", "failed", "wrong_value", H1))),
+        StudentResult("cyd", mine(a=_c("part3.a", "failed", "wrong_value", H1), b=_c("part3.b", "error", "exception", message="TypeError: x"),
+                                  d=_c("part4.d", "error", "not_implemented"))),
+        StudentResult("dee", mine(a=imp, b=_c("part3.b", "error", "import_error", message=IMPORT_ERROR),
+                                  c=_c("part3.c", "error", "import_error", message=IMPORT_ERROR), d=_c("part4.d", "error", "not_implemented"))),
+        StudentResult(LONG, mine(a=_c("part3.a", "failed", "wrong_value", "另一个提示"))),
+        StudentResult("eve", [_c(n, "error", "ungradable", message=CORRUPT) for n in ok], problem=CORRUPT, outcome="ungradable", problem_kind="corrupt"),
+    ]
+
+
+def test_causes_are_grouped_by_kind_and_hint_and_name_their_students():
+    stats = {s.check: s for s in classwide.check_stats(_people())}
+    a = stats["part3.a"]
+    assert [(c.kind, c.hint, c.students) for c in a.causes] == [
+        ("wrong_value", H1, ("bob", "cyd")), ("import_error", "", ("dee",)), ("wrong_value", "另一个提示", (LONG,))]
+    assert a.causes[0].label == "wrong values" and a.failed == 4 and a.n == 5  # eve is not graded: not counted
+    # Most students failed first; what fails a whole part is folded, so part3.c and part4.d have no row.
+    assert [s.check for s in classwide.by_failures(list(stats.values()))] == ["part3.a", "part3.b"]
+    assert [(f.group, f.kind, f.checks, f.students) for f in classwide.folded(list(stats.values()))] == [
+        ("part3", "import_error", 3, (("dee", 3),)), ("part4", "not_implemented", 1, (("cyd", 1), ("dee", 1)))]
+
+
+def test_class_report_for_people(tmp_path):
+    from autograder.ids import file_stem
+
+    results = _people()
+    page = class_html.html_report(results)
+    checks = page.split("id='checks'", 1)[1].split("</table>", 1)[0]
+    assert checks.index("part3.a") < checks.index("part3.b") and "<code>part3.c</code>" not in checks
+    assert "<a href='feedback/bob.html'>bob</a> <a href='feedback/cyd.html'>cyd</a>" in checks  # one cause, its students
+    assert f"href='feedback/{file_stem(LONG)}.html'" in checks and file_stem(LONG) != LONG
+    assert checks.count("class='folded'") == 2 and "dee (3/3)" in checks and H1 in checks
+    students = page.split("id='students'", 1)[1].split("</table>", 1)[0]
+    assert students.count("<tr>") == 7 and "class='status-ungradable'>ungradable<" in students and "class='status-graded'>graded<" in students
+    heat = page.split("id='heatmap'", 1)[1].split("</table>", 1)[0]
+    assert heat.count("<td class='c ") == 5 * 4 and "eve" not in heat  # graded students × checks
+    assert heat.count("h-pass") == 20 - 9 and "title='dee · part3.a: module fails to import'" in heat
+    assert "Heat map left out: 5 graded students" in class_html.heatmap_html(results, limit=4)
+    assert "<table id='heatmap'>" in class_html.heatmap_html(results, limit=5)
+    text = summary.markdown(results)
+    assert f"| wrong values | {H1} | bob, cyd | 2 |" in text and "| part3 (whole part) | | module fails to import | | dee (3/3) | 1 |" in text
+
+
+def test_feedback_opens_with_subtotals_and_shows_a_part_wide_error_once():
+    dee = next(r for r in _people() if r.student == "dee")
+    md = feedback.markdown(dee)
+    assert md.index("总分: 0 / 4") < md.index("| part3 | 0 / 3 | 0 / 3 |") < md.index("| part4 | 0 / 1 | 0 / 1 |") < md.index(feedback.FAILED_HEADING)
+    assert md.count(IMPORT_ERROR) == 1 and "这一部分的 3 项检查" in md and "导入出错" in md
+    page = feedback.html_page(dee)
+    assert page.count(IMPORT_ERROR) == 1 and "<table id='parts'>" in page
+    bob = next(r for r in _people() if r.student == "bob")
+    md = feedback.markdown(bob)
+    assert md.index(feedback.FAILED_HEADING) < md.index("`part3.a`") < md.index(feedback.PASSED_HEADING) < md.index("`part3.b`")
+    assert "数值不对" in md and f"提示: {H1}" in md
+    page = feedback.html_page(bob)
+    passed = page.split("<details id='passed'>", 1)[1].split("</details>", 1)[0]  # folded
+    assert "已通过的检查（3 项）" in passed and "part3.b" in passed and "part3.a" not in passed
+    assert page.index("class='part'") < page.index("<details id='passed'>")
+
+
+def test_results_stored_before_failure_kinds_still_report():
+    old = []
+    for r in _people():
+        data = r.to_dict()
+        for c in data["checks"]:
+            del c["kind"], c["hint"]
+        old.append(StudentResult.from_dict(data))
+    assert all(c.kind == "" for r in old for c in r.checks)
+    page = class_html.html_report(old)
+    assert "failed (no kind recorded" in page and "<a href='feedback/bob.html'>bob</a>" in page
+    assert "总分" in feedback.markdown(old[1])
+
+
+def test_progress_writes_lines_into_a_log_and_redraws_a_terminal(monkeypatch):
+    from autograder.grade import batch
+
+    clock = iter([0.0, 1.0, 2.0, 7.0, 8.0, 9.0])
+    monkeypatch.setattr(batch.time, "monotonic", lambda: next(clock))
+    log = io.StringIO()
+    progress = batch.Progress(5, log, every=5.0)
+    for i in range(5):
+        progress.step(f"s{i}: 1/1")
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and len(lines) == 3  # the first, one 5 s later, the last
+    assert lines[0].startswith("graded 1/5") and lines[1].startswith("graded 3/5") and lines[2].startswith("graded 5/5")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter([0.0, 1.0, 2.0])
+    tty = Terminal()
+    progress = batch.Progress(2, tty)
+    progress.step("a")
+    progress.step("b")
+    assert tty.getvalue().count("\r") == 2 and tty.getvalue().endswith("\n")
+
+
+def test_every_failure_kind_has_words():
+    from autograder.results import KINDS
+
+    assert set(classwide.KIND_TEXT) == {*KINDS, ""} and set(feedback.KIND_ZH) == set(KINDS)
+    assert set(class_html.FAMILY) | {"wrong_type", "empty", "nan", "wrong_shape", "wrong_dtype", "wrong_value", "modified_input"} == {*KINDS, ""}

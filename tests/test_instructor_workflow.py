@@ -15,6 +15,7 @@ import zipfile
 
 import pytest
 
+from autograder.catalog import checks_of
 from autograder.cli import main
 from tests.browser import chromium, open_page
 from tests.classroom import DAN, CAI, STUB, answered, class_files, write_class
@@ -32,6 +33,7 @@ eve,2026-11-20T12:00:00+08:00,eve
 fay,2026-11-20T23:59:00+08:00,fay
 """
 NAN_HINT = "全零行的长度是 0"  # the hint of part5.l2_normalize_zero_rows
+PART5_CHECKS = sum(m.group == "part5" for m in checks_of("hidden"))
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +120,9 @@ VISIBLE = """(() => {
   const svg = document.querySelector('#histogram');
   return {histogram: shown(svg), bars: svg ? [...svg.querySelectorAll('rect')].filter(r => r.getBBox().height > 0).length : 0,
           tables: [...document.querySelectorAll('table')].map(t => shown(t) ? t.rows.length : 0),
+          rows: Object.fromEntries([...document.querySelectorAll('table[id]')].map(t => [t.id, shown(t) ? t.rows.length : 0])),
+          causes: [...document.querySelectorAll('.cause')].map(d => ({kind: d.dataset.kind, text: d.innerText,
+                   who: [...d.querySelectorAll('a')].map(a => a.getAttribute('href'))})),
           text: document.body.innerText};
 })()"""
 
@@ -127,9 +132,13 @@ def test_class_report_in_chromium(graded, browser, tmp_path):
     report = open_page(out / "class_report.html", VISIBLE)
     assert report.errors == []
     assert report.value["histogram"] and report.value["bars"] >= 3  # 0-ish, 15 * 0.9 and full marks at least
-    parts, checks, late = report.value["tables"]
-    assert parts == 2 and checks == 13 and late == 3  # header rows included
-    assert NAN_HINT in report.value["text"] and "×2" in report.value["text"]
+    rows = report.value["rows"]
+    assert rows["parts"] == 2 and rows["students"] == 7 and rows["late"] == 3  # header rows included
+    assert rows["heatmap"] == 1 + 1 + PART5_CHECKS  # students' names, the part, one row per check
+    assert 2 <= rows["checks"] < 1 + PART5_CHECKS  # only the checks someone failed
+    nan = [c for c in report.value["causes"] if NAN_HINT in c["text"]]
+    assert len(nan) == 1 and nan[0]["kind"] == "nan" and sorted(nan[0]["who"]) == ["feedback/eve.html", "feedback/fay.html"]
+    assert "×2" in nan[0]["text"]
     assert report.screenshot[:8] == b"\x89PNG\r\n\x1a\n" and len(report.screenshot) > 20_000
     (tmp_path / "class_report.png").write_bytes(report.screenshot)
 
@@ -138,7 +147,8 @@ def test_feedback_page_in_chromium(graded, browser):
     out, _ = graded
     page = open_page(out / "feedback" / "ben.html", VISIBLE)
     assert page.errors == []
-    assert page.value["tables"] and page.value["tables"][0] >= 12  # one row per part 5 check
+    assert page.value["rows"]["parts"] == 2  # the subtotal of part 5, first
     assert "迟交扣分" in page.value["text"] and "总分: 12 / 15" in page.value["text"]
+    assert f"已通过的检查（{PART5_CHECKS} 项）" in page.value["text"]  # every part 5 check passed, folded
     similarity = open_page(out / "similarity.html", VISIBLE)
     assert similarity.errors == [] and "ana ↔ ben" in similarity.value["text"]

@@ -1,24 +1,20 @@
 """Class statistics, computed once for every report (summary.md, class_report.html, histogram.png):
-totals, pass rates and failure causes per check grouped by hint, score distribution, part means.
+totals, pass rates and failure causes per check, score distribution, part means.
 
 Only graded submissions count (`StudentResult.graded`): an ungradable hand-in's zeros are not a
 score, so it is left out of every statistic here and listed by `ungradable()` instead.
 
-A failed check's message ends with `提示: <hint>` when the check names the likely bug
-(`autograder.checks._with_hint`); that hint is the cause. Messages without one are grouped by
-their kind (not implemented, an exception type, timeout, crash, missing file), never by raw text,
-which holds each student's own numbers.
+A cause is what the checks recorded as data: the failure's kind (`CheckResult.kind`, decided where
+the check failed) and the hint the check gave for that kind. Causes are grouped by (check, kind,
+hint) and named by looking the kind up in `KIND_TEXT`: nothing here reads the feedback's text.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
 
-from autograder.results import CheckResult, StudentResult
+from autograder.results import KINDS, CheckResult, StudentResult
 
-HINT_MARK = "\n提示: "
 BINS = 20  # histogram bins over [0, max]: the one binning of the SVG and the PNG
 
 
@@ -57,13 +53,60 @@ def totals(results: list[StudentResult]) -> Totals:
     return Totals(len(xs), sum(xs) / len(xs), xs[len(xs) // 2], xs[0], xs[-1], skipped)
 
 
+# The reports' words for each failure kind (English, for the instructor; the hints stay the
+# checks' own Chinese). "" is a result stored before kinds were recorded.
+KIND_TEXT = {
+    "not_implemented": "not implemented",
+    "missing_file": "file missing from the hand-in",
+    "import_error": "module fails to import",
+    "exception": "the function raised an exception",
+    "timeout": "timed out (endless loop or too slow)",
+    "crash": "the process running it died",
+    "wrong_type": "wrong type of result",
+    "empty": "empty result",
+    "nan": "NaN/Inf in the result",
+    "wrong_shape": "wrong shape",
+    "wrong_dtype": "wrong dtype",
+    "wrong_value": "wrong values",
+    "modified_input": "changed its input in place",
+    "own_work": "a library call does the exercise's work",
+    "charged": "brought the grader down twice (part charged)",
+    "ungradable": "hand-in could not be graded",
+    "grader_error": "the grader could not check the answer",
+    "": "failed (no kind recorded: graded by an older grader)",
+}
+assert set(KIND_TEXT) == {*KINDS, ""}, "every failure kind needs its words in the reports"
+# Kinds that fail a part's checks all together (the part's module, not one function): reported as
+# one line per part and kind, not once per check.
+FOLDED = ("not_implemented", "missing_file", "import_error", "charged")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Students who failed one check the same way: the same kind, with the same hint."""
+
+    kind: str
+    hint: str
+    students: tuple[str, ...]  # sorted
+    example: str  # one of their messages (the first student's), to show what they were told
+
+    @property
+    def count(self) -> int:
+        return len(self.students)
+
+    @property
+    def label(self) -> str:
+        return KIND_TEXT.get(self.kind, self.kind)
+
+
 @dataclass(frozen=True)
 class CheckStats:
     check: str
+    group: str
     title: str
     n: int
     passed: int
-    causes: list[tuple[str, int]]  # most common first
+    causes: list[Cause]  # most students first
 
     @property
     def failed(self) -> int:
@@ -74,42 +117,73 @@ class CheckStats:
         """The pass rate over graded students (the one pass-rate calculation of the reports)."""
         return self.passed / self.n if self.n else 0.0
 
-
-def cause(c: CheckResult) -> str:
-    """The failure category of one failed check."""
-    msg = c.message or ""
-    if HINT_MARK in msg:
-        return msg.rsplit(HINT_MARK, 1)[1].strip().splitlines()[0]
-    if c.status == "timeout" or msg.startswith("超时"):
-        return "超时 (timeout)：死循环或太慢"
-    if "尚未实现" in msg:
-        return "尚未实现 (not implemented)"
-    if "找不到你的文件" in msg or "没有找到任何 part" in msg:
-        return "缺少文件"
-    if "进程异常退出" in msg:
-        return "运行时进程崩溃 (crash)"
-    if m := re.search(r"抛出了异常 (\w+)", msg):
-        return f"抛出异常 {m.group(1)}"
-    if "数值不对" in msg:
-        return "数值不对（无提示）"
-    if "形状 (shape)" in msg:
-        return "形状不对（无提示）"
-    first = re.sub(r"\d+(\.\d+)?(e-?\d+)?", "N", msg.split("\n", 1)[0])
-    return first[:80] or "未通过（无说明）"
+    def shown(self, folded: tuple[str, ...] = FOLDED) -> list[Cause]:
+        """The causes other than the `folded` kinds (those are listed once per part)."""
+        return [c for c in self.causes if c.kind not in folded]
 
 
-def check_stats(results: list[StudentResult], top: int = 5) -> list[CheckStats]:
-    """Per check, in suite order: graded students, how many passed, the most common failure causes.
+def causes_of(failures: list[tuple[str, CheckResult]]) -> list[Cause]:
+    """(student, failed check) pairs of one check grouped by (kind, hint); most students first."""
+    groups: dict[tuple[str, str], list[tuple[str, CheckResult]]] = {}
+    for student, c in failures:
+        groups.setdefault((c.kind, c.hint), []).append((student, c))
+    causes = []
+    for (kind, hint), members in groups.items():
+        members.sort(key=lambda m: m[0])
+        causes.append(Cause(kind, hint, tuple(s for s, _ in members), members[0][1].message))
+    return sorted(causes, key=lambda c: (-c.count, c.kind, c.hint))
+
+
+def check_stats(results: list[StudentResult]) -> list[CheckStats]:
+    """Per check, in suite order: graded students, how many passed, the failure causes.
     An ungradable submission tells nothing about a check and is not counted."""
-    order: dict[str, list[CheckResult]] = {}
+    order: dict[str, list[tuple[str, CheckResult]]] = {}
     for r in graded(results):
         for c in r.checks:
-            order.setdefault(c.check, []).append(c)
+            order.setdefault(c.check, []).append((r.student, c))
     out = []
     for name, cs in order.items():
-        causes = Counter(cause(c) for c in cs if c.status != "passed").most_common(top)
-        out.append(CheckStats(name, cs[0].title, len(cs), sum(c.status == "passed" for c in cs), causes))
+        first = cs[0][1]
+        causes = causes_of([(s, c) for s, c in cs if c.status != "passed"])
+        out.append(CheckStats(name, first.group, first.title, len(cs), sum(c.status == "passed" for _, c in cs), causes))
     return out
+
+
+def by_failures(stats: list[CheckStats], folded: tuple[str, ...] = FOLDED) -> list[CheckStats]:
+    """The checks that some student failed other than by a `folded` kind, the most such students
+    first (ties: more failures in all, then suite order)."""
+    counted = [(sum(c.count for c in s.shown(folded)), s.failed, i, s) for i, s in enumerate(stats)]
+    return [s for shown, failed, i, s in sorted(counted, key=lambda x: (-x[0], -x[1], x[2])) if shown]
+
+
+@dataclass(frozen=True)
+class Folded:
+    """One part's failures of one folded kind (FOLDED: not implemented, missing file...) as one
+    line: who, and how many of the part's checks each failed that way."""
+
+    group: str
+    kind: str
+    checks: int  # checks in the part
+    students: tuple[tuple[str, int], ...]  # (student, how many of the part's checks), by student
+
+    @property
+    def label(self) -> str:
+        return KIND_TEXT.get(self.kind, self.kind)
+
+
+def folded(stats: list[CheckStats], kinds: tuple[str, ...] = FOLDED) -> list[Folded]:
+    """Per part (suite order) and kind (in `kinds` order), the students who failed some of the
+    part's checks by that kind."""
+    per: dict[tuple[str, str], dict[str, int]] = {}
+    sizes: dict[str, int] = {}
+    for s in stats:
+        sizes[s.group] = sizes.get(s.group, 0) + 1
+        for c in s.causes:
+            if c.kind in kinds:
+                mine = per.setdefault((s.group, c.kind), {})
+                for student in c.students:
+                    mine[student] = mine.get(student, 0) + 1
+    return [Folded(g, k, sizes[g], tuple(sorted(per[g, k].items()))) for g in sizes for k in kinds if (g, k) in per]
 
 
 def part_means(results: list[StudentResult]) -> list[tuple[str, float, float]]:

@@ -61,5 +61,6 @@ def results_jsonl(results: list[StudentResult]) -> str:
     for r in sorted(results, key=lambda r: r.student):
         for c in r.checks:
             lines.append(json.dumps({"student": r.student, "outcome": r.outcome, "check": c.check, "score": c.score,
-                                     "max_score": c.max_score, "status": c.status, "message": c.message}, ensure_ascii=False))
+                                     "max_score": c.max_score, "status": c.status, "message": c.message,
+                                     "provenance": r.provenance}, ensure_ascii=False))
     return "\n".join(lines) + ("\n" if lines else "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.atomic import save_figure
-from autograder.report.classwide import BINS, check_stats, graded, histogram, part_means, totals, ungradable
+from autograder.report.classwide import BINS, by_failures, check_stats, folded, graded, histogram, part_means, totals, ungradable
 from autograder.results import StudentResult
 
 UNGRADABLE_HEADING = "## Submissions that could not be graded"
@@ -15,6 +15,11 @@ UNGRADABLE_HEADING = "## Submissions that could not be graded"
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _names(students: tuple[str, ...], most: int = 12) -> str:
+    shown = ", ".join(_cell(s) for s in students[:most])
+    return shown + (f" … (+{len(students) - most})" if len(students) > most else "")
 
 
 def ungradable_warnings(results: list[StudentResult]) -> list[str]:
@@ -44,13 +49,20 @@ def markdown(results: list[StudentResult], extra: list[str] = (), ungradable_as_
     stats = check_stats(results)
     out += ["## Pass rate per check", "", "| check | pass rate | n |", "|---|---|---|"]
     out += [f"| `{s.check}` | {s.rate:.0%} | {s.n} |" for s in stats]
-    wrong = [s for s in stats if s.causes]
-    if wrong:
-        out += ["", "## What the class got wrong", "", "Failure causes per check, grouped by the hint the check gives (most common first).", "",
-                "| check | failed | cause | students |", "|---|---|---|---|"]
-        for s in sorted(wrong, key=lambda s: -s.failed):
-            for i, (why, count) in enumerate(s.causes):
-                out.append(f"| {f'`{s.check}`' if i == 0 else ''} | {f'{s.failed}/{s.n}' if i == 0 else ''} | {_cell(why)} | {count} |")
+    wrong, unimplemented = by_failures(stats), folded(stats)
+    if wrong or unimplemented:
+        out += ["", "## What the class got wrong", "",
+                "Failure causes per check, most failed check first: what went wrong (the failure's kind) and the hint the "
+                "check gave for it. What fails a whole part (not implemented, a missing file, an import error) is listed once "
+                "per part, at the end.", "",
+                "| check | failed | cause | hint | students | n |", "|---|---|---|---|---|---|"]
+        for s in wrong:
+            for i, c in enumerate(s.shown()):
+                out.append(f"| {f'`{s.check}`' if i == 0 else ''} | {f'{s.failed}/{s.n}' if i == 0 else ''} | {c.label} | "
+                           f"{_cell(c.hint)} | {_names(c.students)} | {c.count} |")
+        for f in unimplemented:
+            who = tuple(f"{student} ({k}/{f.checks})" for student, k in f.students)
+            out.append(f"| {f.group} (whole part) | | {f.label} | | {_names(who)} | {len(f.students)} |")
     late = [r for r in results if r.late_penalty]
     if late:
         out += ["", "## Late submissions", "", "| student | submitted | penalty | total |", "|---|---|---|---|"]
