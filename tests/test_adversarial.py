@@ -33,10 +33,11 @@ EXPECTED = {
     "allocate_50gb": ("error", "异常"),
     "exception_str_raises": ("error", "Nasty"),
     "fake_output": ("error", "尚未实现"),
-    # Finds no expected values to steal; its fallback `None` is right only where the shortcut
-    # is the identity, so that one check passes on its merits and the others fail.
-    "frame_and_gc_walk": ("passed", ""),
-    "ships_conftest": ("passed", ""),  # returning None is right here; the other checks fail
+    # Finds no expected values to steal; its fallback is `None`, which is right only where the
+    # shortcut is the identity: the identity check also asks for a module where the shapes change
+    # (issue 21: no point for a function that always returns None), so every check fails.
+    "frame_and_gc_walk": ("failed", "返回了 None"),
+    "ships_conftest": ("failed", "返回了 None"),  # its projection_shortcut always returns None
 }
 
 
@@ -96,11 +97,7 @@ def test_changed_global_state_does_not_leak_into_later_checks(batch):
 def test_cheat_scores_zero_with_expected_feedback(batch, case):
     results, _ = batch
     r = results[case]
-    if case in ("ships_conftest", "frame_and_gc_walk"):
-        honest = {"part1.projection_shortcut_identity"}
-        assert all(c.score == 0 for c in r.checks if c.check not in honest), [(c.check, c.status) for c in r.checks]
-    else:
-        assert r.total == 0, [(c.check, c.status) for c in r.checks if c.score]
+    assert r.total == 0, [(c.check, c.status) for c in r.checks if c.score]
     status, text = EXPECTED[case]
     first = next(c for c in r.checks if c.check == "part1.projection_shortcut_identity")
     assert first.status == status, first.message

@@ -17,6 +17,16 @@ from autograder.audit.run import all_mutants, load_equivalents, run_audit, sampl
 from autograder.release.stubs import SOLUTIONS
 
 MINI_AUDIT_SIZE = 20  # 4 per part; about a minute with -j 2 on an unloaded 2-core machine (`make audit`: all of them)
+# Mutants that survived an earlier full audit (issue 21): listed as equivalent although each was a
+# real bug, or left open. The suites were strengthened to kill them; the mini audit always grades
+# them, so a suite weakened where it was weak is noticed.
+PAST_SURVIVORS = (
+    "93b0206bef",  # extract_features without .flatten(1)
+    "81fa786cb2",  # train_head without head.train()
+    "fa16b64909",  # train_head: head.train() -> head
+    "18b88e1650",  # generate appends to the caller's prefix list
+    "9e9d3be2dd",  # encode_images without .float()
+)
 TOY = '''def f(x, y, dim=-1):
     ### BEGIN SOLUTION
     z = (x - y) * 2
@@ -44,7 +54,7 @@ def test_every_operator_family_appears_on_a_toy_region():
     changes = {(m.old, m.new) for m in found}
     assert ("x - y", "x + y") in changes
     assert ("-1", "-2") in changes  # the :-1 slice bound nudged
-    assert ("x[:, :-1]", "x[:, :]") in changes or any(m.kind == "slice-bound" for m in found)
+    assert (":-1", ":") in changes  # the slice bound dropped: x[:, :-1] -> x[:, :]
     assert ("z.clamp_min(1e-12)", "z") in changes
     assert ("torch.no_grad()", "torch.enable_grad()") in changes
     assert ("torch.relu(x[:, :-1])", "x[:, :-1]") in changes
@@ -85,10 +95,17 @@ def test_sample_spreads_over_parts_and_is_reproducible(everything):
     assert set(Counter(m.part for m, _ in a)) == {f"part{i}" for i in range(1, 6)}
 
 
+def test_past_survivors_are_not_listed_as_equivalent(everything):
+    known = {m.id for m, _ in everything}
+    assert set(PAST_SURVIVORS) <= known
+    assert not set(PAST_SURVIVORS) & set(load_equivalents())
+
+
 def test_mini_audit_kills_every_non_equivalent_mutant(tmp_path):
-    result = run_audit(tmp_path, max_mutants=MINI_AUDIT_SIZE, seed=0, jobs=2, quiet=True)
+    result = run_audit(tmp_path, max_mutants=MINI_AUDIT_SIZE, seed=0, jobs=2, quiet=True, include=PAST_SURVIVORS)
     summary = write_report(tmp_path, result)
-    assert summary["overall"]["mutants"] == MINI_AUDIT_SIZE
+    assert MINI_AUDIT_SIZE < summary["overall"]["mutants"] <= MINI_AUDIT_SIZE + len(PAST_SURVIVORS)
+    assert set(PAST_SURVIVORS) <= {o["id"] for o in summary["outcomes"]}
     assert json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["overall"] == summary["overall"]
     assert "kill rate" in (tmp_path / "audit.md").read_text(encoding="utf-8")
     survivors = [(s["id"], s["function"], s["old"], s["new"]) for s in summary["survivors"]]

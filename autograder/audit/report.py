@@ -10,7 +10,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from autograder.atomic import write_text
-from autograder.audit.run import AuditResult, Outcome
+from autograder.audit.run import DO_NOTHING, AuditResult, Outcome
+from autograder.audit.trivial import stub_original
 from autograder.release.stubs import SOLUTIONS
 
 
@@ -22,15 +23,32 @@ def _tally(outcomes: list[Outcome]) -> dict[str, int | float | None]:
             "kill_rate": (killed / scored) if scored else None}
 
 
+def free_points(outcomes: list[Outcome]) -> dict:
+    """What the do-nothing mutants earned: per check, its points and the bodies that earned them.
+    `free_points` is the sum of the points of every check some do-nothing body passes (what a
+    class could be given for code nobody wrote); it must be 0."""
+    dn = [o for o in outcomes if o.status == DO_NOTHING]
+    by_check: dict[str, dict] = {}
+    for o in dn:
+        for check, points in o.passed_checks.items():
+            entry = by_check.setdefault(check, {"points": 0.0, "bodies": []})
+            entry["points"] = max(entry["points"], points)
+            entry["bodies"].append(f"{o.mutant.part}.{o.mutant.function}: {o.mutant.kind.split(':', 1)[1]} ({o.mutant.id})")
+    return {"mutants": len(dn), "earning": sum(bool(o.passed_checks) for o in dn),
+            "free_points": sum(e["points"] for e in by_check.values()), "checks": dict(sorted(by_check.items()))}
+
+
 def summarize(result: AuditResult) -> dict:
     by_function: dict[str, list[Outcome]] = defaultdict(list)
     by_part: dict[str, list[Outcome]] = defaultdict(list)
-    for o in result.outcomes:
+    small = [o for o in result.outcomes if o.status != DO_NOTHING]
+    for o in small:
         by_function[f"{o.mutant.part}.{o.mutant.function}"].append(o)
         by_part[o.mutant.part].append(o)
     minutes = result.wall_seconds / 60
     return {
-        "overall": _tally(result.outcomes),
+        "overall": _tally(small),
+        "do_nothing": free_points(result.outcomes),
         "parts": {p: _tally(v) for p, v in sorted(by_part.items())},
         "functions": {f: _tally(v) for f, v in sorted(by_function.items())},
         "wall_seconds": round(result.wall_seconds, 1),
@@ -41,7 +59,8 @@ def summarize(result: AuditResult) -> dict:
         "survivors": [dict(o.mutant.to_dict(), checks_failed=o.failed_checks) for o in result.outcomes if o.status == "survived"],
         "equivalent_but_killed": [o.mutant.id for o in result.outcomes if o.status == "equivalent-killed"],
         "stale_equivalents": result.stale_equivalents,
-        "outcomes": [dict(o.mutant.to_dict(), status=o.status, checks_failed=o.failed_checks) for o in result.outcomes],
+        "outcomes": [dict(o.mutant.to_dict(), status=o.status, checks_failed=o.failed_checks, checks_passed=o.passed_checks)
+                     for o in result.outcomes],
     }
 
 
@@ -61,12 +80,29 @@ def markdown(summary: dict, result: AuditResult) -> str:
         f"**Overall: {o['killed']} killed, {o['survived']} survived, {o['equivalent']} equivalent (reviewed); "
         f"kill rate {_rate(o)} of the non-equivalent mutants.**",
         "",
+        f"**free points: {summary['do_nothing']['free_points']:g}** (points that {summary['do_nothing']['mutants']} do-nothing "
+        "mutants earn; must be 0)",
+        "",
         "| part | mutants | equivalent | killed | survived | kill rate |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     lines += [f"| {p} | {t['mutants']} | {t['equivalent']} | {t['killed']} | {t['survived']} | {_rate(t)} |" for p, t in summary["parts"].items()]
     lines += ["", "| graded function | mutants | equivalent | killed | survived | kill rate |", "|---|---:|---:|---:|---:|---:|"]
     lines += [f"| {f} | {t['mutants']} | {t['equivalent']} | {t['killed']} | {t['survived']} | {_rate(t)} |" for f, t in summary["functions"].items()]
+    dn = summary["do_nothing"]
+    if dn["mutants"]:
+        lines += ["", f"## Do-nothing mutants: free points: {dn['free_points']:g}", "",
+                  f"{dn['mutants']} do-nothing mutants (the stubs, one graded function given a trivial body; "
+                  f"autograder/audit/trivial.py); {dn['earning']} of them earn points.", ""]
+        if dn["checks"]:
+            lines += ["| check | points | do-nothing bodies that pass it |", "|---|---:|---|"]
+            lines += [f"| {c} | {e['points']:g} | {'; '.join(e['bodies'])} |" for c, e in dn["checks"].items()]
+        else:
+            lines.append("None: no check gives a point to a function that does nothing.")
+        for x in (o for o in result.outcomes if o.status == DO_NOTHING and o.passed_checks):
+            m = x.mutant
+            lines += ["", f"### `{m.id}` {m.part}.{m.function} ({m.kind}): passes {', '.join(sorted(x.passed_checks))}", "",
+                      "```diff", m.diff(stub_original(m.file)).rstrip(), "```"]
     survivors = [x for x in result.outcomes if x.status == "survived"]
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
     if not survivors:

@@ -186,6 +186,7 @@ def train_head(
     ``make_optimizer(head, lr)``；每个 epoch 用 ``torch.Generator().manual_seed(seed)`` 生成的
     ``torch.randperm`` 打乱顺序（同一 seed 结果完全一样），按 ``batch_size`` 分批。
     平均 loss 按样本数加权（最后一个不满的 batch 也算对）。返回长度为 ``epochs`` 的 float 列表。
+    训练前先 ``head.train()``：传入的 head 可能处于 eval 模式，而 Dropout 只在 train 模式下起作用。
     """
     if not isinstance(features, Tensor) or features.dim() != 2:
         raise ValueError(f"features 必须是 [N, D] 的张量，得到 {getattr(features, 'shape', type(features).__name__)}")

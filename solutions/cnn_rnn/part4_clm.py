@@ -200,7 +200,8 @@ def generate(
       随机数来自 ``generator``。
     - 生成了 ``eos_id`` 时停止（``eos_id`` 本身保留在结果里）。
 
-    返回 ``前缀 + 新生成的 token``（``list[int]``，长度 ``<= len(prefix_ids) + max_new_tokens``）。
+    返回 ``前缀 + 新生成的 token``（``list[int]``，长度 ``<= len(prefix_ids) + max_new_tokens``）；
+    传入的 ``prefix_ids`` 本身不被修改。
     """
     vocab_size = model.embedding.num_embeddings
     if isinstance(prefix_ids, Tensor):

@@ -154,9 +154,10 @@ def receptive_field(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, T
 
 @probe("part1.receptive_field_errors")
 def receptive_field_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """One valid call first (it must work), then the bad inputs: which exception each raised."""
+    """The valid stacks first (they must work; their values come back), then the bad inputs: which
+    exception each raised."""
     m = ctx.module("part1")
-    _as_int(m.receptive_field(_stack(args["valid"])), "receptive_field(...)")
+    valid = [_as_int(m.receptive_field(_stack(layers)), f"receptive_field({_stack(layers)})") for layers in args["valid"]]
     raised = []
     for layers in args["bad"]:
         try:
@@ -165,7 +166,7 @@ def receptive_field_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[
             raised.append("ValueError")
         else:
             raised.append(f"returned {got!r}"[:100])
-    return {"raised": raised}, {}
+    return {"valid": valid, "raised": raised}, {}
 
 
 def _deep_net(m, args: Meta):

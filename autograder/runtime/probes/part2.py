@@ -27,9 +27,10 @@ def build_model(arch: str) -> nn.Module:
         return get_model(arch, weights=None)
 
 
-def small_backbone() -> nn.Module:
-    """A tiny frozen-backbone stand-in with BatchNorm: images [N, 3, H, W] -> [N, 16]."""
-    return nn.Sequential(
+def small_backbone(flatten: bool = True) -> nn.Module:
+    """A tiny frozen-backbone stand-in with BatchNorm: images [N, 3, H, W] -> [N, 16], or without
+    the final Flatten [N, 16, 1, 1] (as a torchvision body ending in its avgpool gives)."""
+    layers = [
         nn.Conv2d(3, 8, 3, padding=1, bias=False),
         nn.BatchNorm2d(8),
         nn.ReLU(),
@@ -37,8 +38,8 @@ def small_backbone() -> nn.Module:
         nn.BatchNorm2d(16),
         nn.ReLU(),
         nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-    )
+    ]
+    return nn.Sequential(*layers, *([nn.Flatten()] if flatten else []))
 
 
 def bn_buffers(model: nn.Module) -> Tensors:
@@ -184,9 +185,10 @@ def make_head(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors
 
 @probe("part2.extract_features")
 def extract_features(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """extract_features on the grader's small backbone, handed over in train mode."""
+    """extract_features on the grader's small backbone (with or without its final Flatten), handed
+    over in train mode."""
     m = ctx.module("part2")
-    backbone = small_backbone()
+    backbone = small_backbone(flatten=bool(args.get("flatten", True)))
     backbone.load_state_dict(state_from(tensors), strict=True)
     backbone.train()
     before = bn_buffers(backbone)
@@ -230,16 +232,30 @@ def _losses(value: object) -> list[float]:
     return out
 
 
+def dropout_head(in_dim: int, hidden: int, num_classes: int, p: float) -> nn.Module:
+    """A head with Dropout, so whether train_head trains in train mode shows in its losses."""
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(p), nn.Linear(hidden, num_classes))
+
+
 @probe("part2.train_head")
 def train_head(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """train_head on the grader's linear head (the grader's optimizer): losses and final weights."""
+    """train_head on the grader's head (the grader's optimizer): losses and final weights. The head
+    is a Linear, or (`dropout`) a Linear-ReLU-Dropout-Linear handed over in eval mode, with the
+    global RNG (Dropout's) seeded with `rng_seed` right before the call."""
     m = ctx.module("part2")
-    head = nn.Linear(int(args["in_dim"]), int(args["num_classes"]))
+    if args.get("dropout") is not None:
+        head = dropout_head(int(args["in_dim"]), int(args["hidden"]), int(args["num_classes"]), float(args["dropout"]))
+    else:
+        head = nn.Linear(int(args["in_dim"]), int(args["num_classes"]))
     head.load_state_dict(state_from(tensors), strict=True)
+    if args.get("eval_first"):
+        head.eval()
+    if args.get("rng_seed") is not None:
+        torch.manual_seed(int(args["rng_seed"]))
     with _graders_optimizer(m):
         losses = _losses(m.train_head(head, tensors["features"], tensors["labels"], epochs=int(args["epochs"]),
                                       lr=float(args["lr"]), batch_size=int(args["batch_size"]), seed=int(args["seed"])))
-    return {"losses": losses}, {"weight": head.weight, "bias": head.bias}
+    return {"losses": losses}, {f"trained.{k}": v for k, v in head.state_dict().items()}
 
 
 @probe("part2.fit_predict")
@@ -281,10 +297,11 @@ def unfreeze(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]
 
 @probe("part2.unfreeze_errors")
 def unfreeze_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """One valid call first (it must work), then each bad prefix list on a freshly frozen model:
-    the exception raised and what became trainable anyway."""
+    """One valid call first (it must work: what it returned and unfroze come back), then each bad
+    prefix list on a freshly frozen model: the exception raised and what became trainable anyway."""
     m = ctx.module("part2")
-    _names(m.unfreeze(_frozen_except(build_model(args["arch"]), []), list(args["valid"])))
+    model = _frozen_except(build_model(args["arch"]), [])
+    valid = {"returned": _names(m.unfreeze(model, list(args["valid"]))), "trainable": _trainable(model)}
     outcomes = []
     for prefixes in args["bad"]:
         model = _frozen_except(build_model(args["arch"]), [])
@@ -295,7 +312,7 @@ def unfreeze_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, T
         else:
             raised = f"returned {got!r}"[:200]
         outcomes.append({"raised": raised, "trainable": _trainable(model)})
-    return {"outcomes": outcomes}, {}
+    return {"valid": valid, "outcomes": outcomes}, {}
 
 
 @probe("part2.stamp_watermark")

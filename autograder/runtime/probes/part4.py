@@ -116,17 +116,18 @@ def _ids(value: object, what: str) -> list[int]:
 @probe("part4.generate")
 def generate(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     """`generate(model, prefix, max_new_tokens, temperature, generator, eos_id)` for each call in
-    `args["calls"]`, on the grader's model."""
+    `args["calls"]`, on the grader's model; also the caller's prefix list as it is after each call."""
     m = ctx.module("part4")
     model = _model(m, args, tensors, graders_forward=True)
-    outputs = []
+    outputs, prefixes_after = [], []
     for call in args["calls"]:
         gen = torch.Generator().manual_seed(int(call.get("seed", 0)))
         what = f"generate(model, {call['prefix']}, max_new_tokens={call['max_new_tokens']}, temperature={call['temperature']}, eos_id={call['eos_id']})"
-        got = m.generate(model, list(call["prefix"]), int(call["max_new_tokens"]), float(call["temperature"]),
-                         generator=gen, eos_id=call["eos_id"])
+        prefix = list(call["prefix"])
+        got = m.generate(model, prefix, int(call["max_new_tokens"]), float(call["temperature"]), generator=gen, eos_id=call["eos_id"])
         outputs.append(_ids(got, what))
-    return {"outputs": outputs}, {}
+        prefixes_after.append([i if isinstance(i, int) else repr(i) for i in prefix][:200])  # the caller's list after the call
+    return {"outputs": outputs, "prefixes_after": prefixes_after}, {}
 
 
 @probe("part4.pretrain")

@@ -3,8 +3,8 @@ RetrievalIndex.search, precision_at_k, retrieval over the real gallery's embeddi
 
 Isolation: while a probe runs anything but `l2_normalize` itself, the module's `l2_normalize`
 is `torch.nn.functional.normalize` (what its docstring describes), and `RetrievalIndex.search`
-is given the grader's `cosine_topk` answer as data, so a bug in one function costs that
-function's checks only.
+calls a `cosine_topk` written here (normalise, inner product, topk), so a bug in one function
+costs that function's checks only. No probe is ever sent an expected value.
 """
 
 from __future__ import annotations
@@ -56,12 +56,13 @@ def cosine_topk(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tenso
 
 @probe("part5.cosine_topk_errors")
 def cosine_topk_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """A valid call first (so an unfinished function reports itself), then each bad input:
-    the name of the exception it raised, or None."""
+    """A valid call first (so an unfinished function reports itself; its answer comes back), then
+    each bad input: the name of the exception it raised, or None."""
     m = ctx.module("part5")
     queries, gallery = tensors["queries"], tensors["gallery"]
+    k = int(args.get("k", 1))
     with _graders_l2_normalize(m):
-        _topk_pair(m.cosine_topk(queries, gallery, 1), "cosine_topk(queries, gallery, 1)")
+        scores, indices = _topk_pair(m.cosine_topk(queries, gallery, k), f"cosine_topk(queries, gallery, {k})")
         cases = {
             "k=0": (queries, gallery, 0),
             f"k=N+1={gallery.shape[0] + 1}": (queries, gallery, gallery.shape[0] + 1),
@@ -74,7 +75,7 @@ def cosine_topk_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta
                 raised[name] = None
             except Exception as exc:  # the check decides which exception is right
                 raised[name] = type(exc).__name__
-    return {"raised": raised}, {}
+    return {"raised": raised}, {"scores": scores, "indices": indices}
 
 
 # --------------------------------------------------------------------------- image encoder
@@ -85,8 +86,9 @@ class TinyEncoder(nn.Module):
 
     BatchNorm and Dropout make train mode visible in the output."""
 
-    def __init__(self, width: int = 8, dim: int = 6) -> None:
+    def __init__(self, width: int = 8, dim: int = 6, out_dtype: torch.dtype | None = None) -> None:
         super().__init__()
+        self.out_dtype = out_dtype  # an encoder whose embeddings are not float32 (e.g. float64)
         self.features = nn.Sequential(
             nn.Conv2d(3, width, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(width),
@@ -97,7 +99,8 @@ class TinyEncoder(nn.Module):
         self.proj = nn.Linear(width, dim)
 
     def encode_image(self, x: Tensor) -> Tensor:
-        return self.proj(self.pool(self.features(x)).flatten(1))  # [B, 3, H, W] -> [B, dim]
+        out = self.proj(self.pool(self.features(x)).flatten(1))  # [B, 3, H, W] -> [B, dim]
+        return out if self.out_dtype is None else out.to(self.out_dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.encode_image(x)
@@ -120,7 +123,8 @@ def images_from(tensors: Tensors, count: int) -> list:
 @probe("part5.encode_images")
 def encode_images(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     m = ctx.module("part5")
-    model = TinyEncoder(int(args["width"]), int(args["dim"]))
+    out_dtype = {None: None, "float64": torch.float64}[args.get("out_dtype")]
+    model = TinyEncoder(int(args["width"]), int(args["dim"]), out_dtype)
     model.load_state_dict(state_from(tensors), strict=True)
     model.train()  # as a model comes out of training; encode_images must switch it to eval mode
     preprocess = tiny_preprocess(int(args["resize"]), int(args["crop"]), args["mean"], args["std"])
@@ -133,8 +137,11 @@ def encode_images(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Ten
 # --------------------------------------------------------------------------- the index
 
 
-def _graders_topk(module: Any, queries: Tensor, embeddings: Tensor, k: int, scores: Tensor, indices: Tensor):
-    """`cosine_topk` answering from the grader's data, for the queries and index it was sent."""
+def _graders_topk(module: Any, queries: Tensor, embeddings: Tensor, k: int):
+    """`cosine_topk` as its docstring describes it (normalise, inner product, topk), computed here
+    from what `RetrievalIndex.search` passes it, after checking that it passes the index's
+    embeddings, the queries search received and its k. The grader's expected answer never comes
+    here: it is computed on the trusted side from the same embeddings."""
     n, d = embeddings.shape
     sent = F.normalize(torch.atleast_2d(queries).double(), dim=-1)
 
@@ -150,9 +157,12 @@ def _graders_topk(module: Any, queries: Tensor, embeddings: Tensor, k: int, scor
                              f"（形状 {tuple(queries.shape)}）")
         if kk != k:
             raise ValueError(f"RetrievalIndex.search(queries, k={k}) 调用 cosine_topk 时传了 k={kk!r}")
+        with torch.no_grad():
+            sims = F.normalize(q2.float(), dim=-1) @ F.normalize(gallery.float(), dim=-1).T
+            scores, indices = sims.topk(k, dim=1)
         if q.dim() == 1:
-            return scores[0].clone(), indices[0].clone()
-        return scores.clone(), indices.clone()
+            return scores[0], indices[0]
+        return scores, indices
 
     return patched(module, cosine_topk=cosine_topk)
 
@@ -185,7 +195,7 @@ def search(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     k = int(args["k"])
     with _graders_l2_normalize(m):
         index = m.RetrievalIndex(tensors["embeddings"], list(args["names"]))
-        with _graders_topk(m, tensors["queries"], index.embeddings, k, tensors["topk.scores"], tensors["topk.indices"]):
+        with _graders_topk(m, tensors["queries"], index.embeddings, k):
             found = index.search(tensors["queries"].clone(), k)
     return {"results": _plain_results(found, f"RetrievalIndex.search(queries, k={k})")}, {}
 

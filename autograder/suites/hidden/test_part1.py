@@ -52,27 +52,33 @@ def _block_case(worker, cls: str, inplanes: int, planes: int, stride: int, seed:
     expect_own_work(worker, RESIDUAL_BLOCKS)
     block = _reference_block(cls, inplanes, planes, stride, seed)
     x = randn(2, inplanes, 8, 8, seed=seed + 1)
+    side = -(-8 // stride)  # conv3x3 with padding 1: ceil(H / stride)
+    grad_out = randn(2, planes * block.expansion, side, side, seed=seed + 2)  # an input: it goes to the worker
 
     def compute() -> dict[str, torch.Tensor]:
         with one_thread():
             xx = x.clone().requires_grad_(True)
             out = block(xx)
-            grad_out = randn(*out.shape, seed=seed + 2)
             out.backward(grad_out)
-        return {"out": out, "grad_out": grad_out, "grad.input": xx.grad}
+        return {"out": out, "grad.input": xx.grad}
 
     exp = cached(f"part1.{cls}.{inplanes}.{planes}.{stride}.{seed}", compute)
-    tensors = {"x": x, "grad_out": exp["grad_out"], **prefixed(block.state_dict())}
+    tensors = {"x": x, "grad_out": grad_out, **prefixed(block.state_dict())}
     args = {"cls": cls, "inplanes": inplanes, "planes": planes, "stride": stride, "projection": block.downsample is not None}
     return require_ok(worker.call("part1.block", args, tensors)), exp
 
 
-@check("part1.projection_shortcut_identity", 1, "projection_shortcut 在形状不变时返回 None")
+@check("part1.projection_shortcut_identity", 1, "projection_shortcut 只在形状不变时返回 None（形状改变时返回投影模块）")
 def test_projection_shortcut_none(worker):
     expect_own_work(worker, RESIDUAL_BLOCKS)
     r = require_ok(worker.call("part1.projection_shortcut", {"in_planes": 16, "out_planes": 16, "stride": 1}))
     expect_true(r.result.get("none") is True, "projection_shortcut(16, 16, stride=1) 应返回 None（恒等捷径 identity shortcut）",
                 "输入输出形状完全相同时，捷径直接用 x 本身，不需要 1x1 卷积。")
+    # `None` is the answer only where the shapes agree: a function that always returns None has
+    # decided nothing. Which layers the projection holds is projection_shortcut_layers' business.
+    r = require_ok(worker.call("part1.projection_shortcut", {"in_planes": 8, "out_planes": 16, "stride": 2}))
+    expect_true(r.result.get("none") is False, "projection_shortcut(8, 16, stride=2) 返回了 None：通道数和 stride 都变了，需要投影块",
+                "只有 stride == 1 且 in_planes == out_planes 时才返回 None，其余情况返回 1x1 卷积 + BatchNorm 的投影块。")
 
 
 # (in_planes, out_planes, stride): the widths change, only the stride changes, only the widths change.
@@ -95,8 +101,8 @@ def test_projection_shortcut_layers(worker):
                                    {"x": x, "grad_out": grad_out, **prefixed(proj.state_dict())}))
         if r.result.get("none"):
             raise CheckFailed(f"{call} 返回了 None，但输出形状变了（"
-                              + ("stride 不为 1，空间尺寸减半" if stride != 1 else "通道数变了") + "），需要投影块 (projection block)\n"
-                              "提示: 只有 stride == 1 且 in_planes == out_planes 时才返回 None；两个条件缺一不可。")
+                              + ("stride 不为 1，空间尺寸减半" if stride != 1 else "通道数变了") + "），需要投影块 (projection block)",
+                              hint="只有 stride == 1 且 in_planes == out_planes 时才返回 None；两个条件缺一不可。")
         kinds = [kind for _, kind in r.result.get("structure", [])]
         expect_equal(kinds, ["Conv2d", "BatchNorm2d"], f"{call} 的子模块",
                      "torchvision 的写法是 nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))，BatchNorm 不能少。")
@@ -183,7 +189,7 @@ def _resnet_case(worker, arch: str, seed: int, hint: str) -> None:
     r = require_ok(worker.call("part1.resnet", {"arch": arch}, {"x": x}, shared=prefixed(net.state_dict()), timeout=90))
     expect_state_shapes(r.result.get("state_shapes"), {k: list(v.shape) for k, v in net.state_dict().items()}, f"{arch}()", hint)
     if "load_error" in r.result:
-        raise CheckFailed(f"{arch}().load_state_dict(torchvision 的 state_dict, strict=True) 失败: {r.result['load_error']}\n提示: {hint}")
+        raise CheckFailed(f"{arch}().load_state_dict(torchvision 的 state_dict, strict=True) 失败: {r.result['load_error']}", "wrong_shape", hint)
     # Same modules, same ops in the same order on one thread: the outputs are bit-identical.
     expect_close(tensor(r, "out", f"{arch}()(x)"), exp["out"], f"{arch}()(x)，x: [1, 3, 64, 64]",
                  atol=ref.RESNET_ATOL, rtol=0.0, hint=hint)
@@ -229,11 +235,21 @@ def test_receptive_field_values(worker):
 
 
 BAD_STACKS = [[], [(0, 1)], [(3, 0)], [(3, 1), (2, -1)]]
+# Valid stacks of the docstring's kind (stride 1): the errors check needs a function that
+# computes a receptive field, not a constant (`return 1` keeps the given checks and earns nothing).
+VALID_STACKS = [[(3, 1)], [(3, 1), (3, 1)], [(5, 1)], [(3, 1), (3, 1), (3, 1)]]
 
 
-@check("part1.receptive_field_errors", 1, "receptive_field 对空列表、kernel < 1 或 stride < 1 抛出 ValueError")
+@check("part1.receptive_field_errors", 1, "receptive_field 对空列表、kernel < 1 或 stride < 1 抛出 ValueError（对合法输入算出感受野）")
 def test_receptive_field_errors(worker):
-    r = require_ok(worker.call("part1.receptive_field_errors", {"valid": [(3, 1)], "bad": BAD_STACKS}))
+    r = require_ok(worker.call("part1.receptive_field_errors", {"valid": VALID_STACKS, "bad": BAD_STACKS}))
+    valid = value(r, "valid", "receptive_field 对合法输入的结果", list)
+    expected = [ref.receptive_field(stack) for stack in VALID_STACKS]
+    # Up to a constant: an off-by-one start is receptive_field_values' bug, not this check's.
+    expect_true(len(valid) == len(expected) and all(g - valid[0] == e - expected[0] for g, e in zip(valid, expected)),
+                f"receptive_field 对合法输入 {VALID_STACKS} 得到 {valid}，没有随层数和 kernel 变化（期望相差与 {expected} 相同）："
+                "函数还没有计算感受野，输入检查无从谈起",
+                "先实现感受野的计算（每层增加 (kernel - 1) * jump），并保留函数开头给定的输入检查。")
     raised = value(r, "raised", "receptive_field 对错误输入的反应", list)
     for stack, got in zip(BAD_STACKS, raised):
         expect_equal(got, "ValueError", f"receptive_field({stack})",

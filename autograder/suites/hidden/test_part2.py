@@ -26,8 +26,8 @@ from autograder.checks import (
     tensor,
     value,
 )
-from autograder.expect import cached
-from autograder.runtime.probes.part2 import small_backbone
+from autograder.expect import cached, cached_inputs
+from autograder.runtime.probes.part2 import dropout_head, small_backbone
 from autograder.launch.worker import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
@@ -118,14 +118,20 @@ def test_truncate_mobilenet(worker):
                      "MobileNetV2 的分类层是 model.classifier[-1]（classifier 是 Dropout + Linear 的 nn.Sequential）：只把这个 Linear 换成 nn.Identity()。")
 
 
-@check("part2.truncate_keeps_original", 1, "truncate_backbone 不修改传入的模型（原模型仍输出 1000 类 logits）")
+@check("part2.truncate_keeps_original", 1, "truncate_backbone 返回去掉分类层的副本，不修改传入的模型（原模型仍输出 1000 类 logits）")
 def test_truncate_keeps_original(worker):
     r, exp = _truncate_case(worker, "mobilenet_v2", SEED + 1)
     r = require_ok(r)
     hint = "先 backbone = copy.deepcopy(model)，在副本上替换分类层并返回副本；原模型之后还可能要用。"
-    expect_true(r.result.get("same_object") is False, "truncate_backbone(model) 返回了传入的 model 本身（原地修改了原模型）", hint)
+    # Leaving the model alone is a merit only in a function that truncated something: the same
+    # call's backbone must give the embedding (an untouched copy of the model earns nothing).
+    expect_close(tensor(r, "embedding", "truncate_backbone(model)(x)"), exp["embedding"],
+                 "truncate_backbone(mobilenet_v2)(x)（先要真的去掉分类层，才谈得上不修改原模型）", atol=1e-5, rtol=1e-4,
+                 hint="在副本上把 classifier[-1] 换成 nn.Identity()，返回这个副本。")
+    expect_true(r.result.get("same_object") is False, "truncate_backbone(model) 返回了传入的 model 本身（原地修改了原模型）", hint,
+                kind="modified_input")
     expect_close(tensor(r, "original", "model(x)"), exp["original"], "truncate_backbone 之后原模型 model(x) 的输出",
-                 atol=1e-5, rtol=1e-4, hint=hint)
+                 atol=1e-5, rtol=1e-4, hint=hint, kind="modified_input")
 
 
 LAYOUTS = {"classifier_linear": None, "classifier_sequential_of_one": None, "classifier_no_linear": "ValueError",
@@ -236,15 +242,18 @@ def _features_case(worker) -> tuple[ProbeResult, dict[str, torch.Tensor]]:
     def run():
         seed = SEED + 30
         torch.manual_seed(seed)
-        backbone = randomize_batchnorm(small_backbone(), seed)
+        # The backbone ends in AdaptiveAvgPool2d, without Flatten (as a torchvision body cut after
+        # its avgpool does): the [N, D] the docstring promises needs extract_features' own flatten.
+        backbone = randomize_batchnorm(small_backbone(flatten=False), seed)
         images = randn(20, 3, 6, 6, seed=seed + 1)  # N > H, W: a loop over the wrong dimension shows
 
         def compute() -> dict[str, torch.Tensor]:
             with one_thread():
                 return {"features": ref.extract_features(backbone, images, batch_size=3)}
 
-        exp = cached(f"part2.extract_features.{seed}.n20", compute)
-        return worker.call("part2.extract_features", {"batch_size": 3}, {"images": images, **prefixed(backbone.state_dict())}), exp
+        exp = cached(f"part2.extract_features.{seed}.n20.unflattened", compute)
+        return worker.call("part2.extract_features", {"batch_size": 3, "flatten": False},
+                           {"images": images, **prefixed(backbone.state_dict())}), exp
 
     return _once(worker, "extract_features", run)
 
@@ -255,13 +264,21 @@ def test_extract_features_values(worker):
     r = require_ok(r)
     expect_close(tensor(r, "features", "extract_features(...)"), exp["features"], "extract_features(backbone, images[20], batch_size=3)",
                  atol=1e-5, rtol=1e-4,
-                 hint="在 eval() 模式下前向（BatchNorm 用 running 统计量），按 images[i:i + batch_size] 分批，torch.cat 后得到 [N, D]，顺序不变。")
+                 hint="在 eval() 模式下前向（BatchNorm 用 running 统计量），按 images[i:i + batch_size] 分批，torch.cat 后得到 [N, D]，顺序不变；"
+                      "backbone 的输出可能是 [B, D, 1, 1]（以 avgpool 结尾），最后要 .flatten(1)。")
 
 
-@check("part2.extract_features_no_side_effects", 1, "extract_features 不建计算图、不改 BatchNorm 统计量，并恢复原来的 train/eval 模式")
+@check("part2.extract_features_no_side_effects", 1, "extract_features 抽出正确的特征，同时不建计算图、不改 BatchNorm 统计量，并恢复原来的 train/eval 模式")
 def test_extract_features_no_side_effects(worker):
-    r, _ = _features_case(worker)
+    r, exp = _features_case(worker)
     r = require_ok(r)
+    # No side effects is a merit only in a function that did its job on the same call: a tensor
+    # made without the backbone has none either, and earns nothing. (Up to the final flatten,
+    # which is extract_features_values' business.)
+    features = tensor(r, "features", "extract_features(...)")
+    expect_close(features.reshape(features.shape[0], -1) if features.dim() > 1 else features, exp["features"],
+                 "extract_features(backbone, images[20], batch_size=3)（先要抽出正确的特征，才谈得上没有副作用）",
+                 atol=1e-5, rtol=1e-4, hint="用 backbone 在 eval() 模式下分批前向，torch.cat 后得到 [N, D]。")
     expect_true(not r.result.get("requires_grad") and not r.result.get("has_grad_fn"),
                 "extract_features 返回的特征带着计算图 (requires_grad=True)", "前向要放在 with torch.no_grad(): 里，抽特征不需要梯度。")
     before = {k[len("before."):]: v for k, v in r.tensors.items() if k.startswith("before.")}
@@ -293,31 +310,49 @@ def test_make_optimizer(worker):
 # --------------------------------------------------------------------------- train_head
 
 
-@check("part2.train_head", 1, "train_head 的每个 epoch 平均 loss 与训练后的权重与参考一致")
-def test_train_head(worker):
-    seed = SEED + 40
-    n, in_dim, num_classes = 40, 12, 3
+def _train_head_case(worker, seed: int, args: dict, head: nn.Module, hint: str, what: str) -> None:
+    """train_head on the grader's `head` (its initial weights sent), compared with the reference
+    trained from the same weights, data, seed and (for Dropout) global RNG seed."""
+    n, in_dim, num_classes = 40, args["in_dim"], args["num_classes"]
     features = randn(n, in_dim, seed=seed)
     labels = torch.randint(0, num_classes, (n,), generator=generator(seed + 1))
-    args = {"in_dim": in_dim, "num_classes": num_classes, "epochs": 3, "lr": 0.01, "batch_size": 16, "seed": seed % 1000}
-    torch.manual_seed(seed)
-    init = nn.Linear(in_dim, num_classes).state_dict()
+    init = {k: v.clone() for k, v in head.state_dict().items()}
 
     def compute() -> dict[str, torch.Tensor]:
-        head = nn.Linear(in_dim, num_classes)
         head.load_state_dict(init)
-        with one_thread():
+        if args.get("eval_first"):
+            head.eval()
+        with one_thread(), torch.random.fork_rng(devices=[]):
+            if args.get("rng_seed") is not None:
+                torch.manual_seed(args["rng_seed"])
             losses = ref.train_head(head, features, labels, epochs=args["epochs"], lr=args["lr"],
                                     batch_size=args["batch_size"], seed=args["seed"])
-        return {"losses": torch.tensor(losses, dtype=torch.float64), "weight": head.weight, "bias": head.bias}
+        return {"losses": torch.tensor(losses, dtype=torch.float64), **{f"trained.{k}": v for k, v in head.state_dict().items()}}
 
-    exp = cached(f"part2.train_head.{seed}", compute)
+    exp = cached(f"part2.train_head.{seed}.{'dropout' if args.get('dropout') else 'linear'}", compute)
     r = require_ok(worker.call("part2.train_head", args, {"features": features, "labels": labels, **prefixed(init)}))
+    losses = torch.tensor(value(r, "losses", "train_head 返回的 loss 列表", list), dtype=torch.float64)
+    expect_close(losses, exp["losses"], f"train_head（{what}）返回的每个 epoch 的平均 loss", atol=1e-5, rtol=1e-4, hint=hint)
+    for key in sorted(k for k in exp if k.startswith("trained.") and k.endswith("weight")):
+        name = key[len("trained."):]
+        expect_close(tensor(r, key, f"训练后的 head.{name}"), exp[key], f"train_head（{what}）训练后的 head.{name}",
+                     atol=1e-5, rtol=1e-4, hint=hint)
+
+
+@check("part2.train_head", 1, "train_head 的每个 epoch 平均 loss 与训练后的权重与参考一致（含 Dropout 的任务头在 train 模式下训练）")
+def test_train_head(worker):
+    seed = SEED + 40
     hint = ("每个 epoch 用同一个 torch.Generator().manual_seed(seed) 生成 torch.randperm(N) 打乱，按 batch_size 分批做 "
             "zero_grad / cross_entropy / backward / step；平均 loss 按样本数加权（40 个样本、batch 16：最后一批只有 8 个）。")
-    losses = torch.tensor(value(r, "losses", "train_head 返回的 loss 列表", list), dtype=torch.float64)
-    expect_close(losses, exp["losses"], "train_head 返回的每个 epoch 的平均 loss", atol=1e-5, rtol=1e-4, hint=hint)
-    expect_close(tensor(r, "weight", "训练后的 head.weight"), exp["weight"], "训练后的 head.weight", atol=1e-5, rtol=1e-4, hint=hint)
+    args = {"in_dim": 12, "num_classes": 3, "epochs": 3, "lr": 0.01, "batch_size": 16, "seed": seed % 1000}
+    torch.manual_seed(seed)
+    _train_head_case(worker, seed, args, nn.Linear(12, 3), hint, "Linear 任务头")
+    # A head with Dropout handed over in eval mode (as one comes back from evaluation): trained
+    # without head.train(), Dropout stays off and every loss and weight differs.
+    args = {**args, "hidden": 8, "dropout": 0.5, "eval_first": True, "rng_seed": seed % 1000 + 1}
+    torch.manual_seed(seed + 2)
+    _train_head_case(worker, seed + 2, args, dropout_head(12, 8, 3, 0.5), hint + "训练前先 head.train()：传入的 head 可能处于 eval 模式，"
+                     "Dropout 只有在 train 模式下才起作用。", "Linear-ReLU-Dropout-Linear 任务头，传入时处于 eval 模式")
 
 
 # --------------------------------------------------------------------------- unfreeze
@@ -348,9 +383,19 @@ def test_unfreeze_names(worker):
 BAD_PREFIXES = [["features.99"], ["classifier", "layer4"]]
 
 
-@check("part2.unfreeze_missing_prefix", 1, "unfreeze 对匹配不到任何参数的前缀抛出 ValueError，且不改动模型")
+UNFREEZE_VALID = ["features.18"]
+
+
+@check("part2.unfreeze_missing_prefix", 1, "unfreeze 对匹配不到任何参数的前缀抛出 ValueError，且不改动模型（合法前缀照常解冻）")
 def test_unfreeze_missing_prefix(worker):
-    r = require_ok(worker.call("part2.unfreeze_errors", {"arch": "mobilenet_v2", "valid": ["features.18"], "bad": BAD_PREFIXES}))
+    r = require_ok(worker.call("part2.unfreeze_errors", {"arch": "mobilenet_v2", "valid": UNFREEZE_VALID, "bad": BAD_PREFIXES}))
+    # Raising is a merit only in a function that unfreezes: the same call with a valid prefix must
+    # unfreeze exactly its parameters and return their names.
+    valid = value(r, "valid", f"unfreeze(model, {UNFREEZE_VALID}) 的结果", dict)
+    expected = _unfrozen("mobilenet_v2", tuple(UNFREEZE_VALID))
+    hint = "对合法的前缀：把匹配的参数设为 requires_grad=True，并返回它们的名字（排好序）。"
+    _expect_names(valid.get("returned") or [], expected, f"unfreeze(model, {UNFREEZE_VALID}) 返回的参数名", hint)
+    _expect_names(valid.get("trainable") or [], expected, f"unfreeze(model, {UNFREEZE_VALID}) 之后 requires_grad=True 的参数", hint)
     outcomes = value(r, "outcomes", "unfreeze 对错误前缀的反应", list)
     expect_equal(len(outcomes), len(BAD_PREFIXES), "unfreeze 错误前缀的结果个数")
     for prefixes, outcome in zip(BAD_PREFIXES, outcomes):
@@ -379,17 +424,21 @@ def _lfw_features(seed: int = 0) -> dict[str, torch.Tensor]:
     backbone = ref.freeze(ref.truncate_backbone(mobilenet_v2(weights=MobileNet_V2_Weights.IMAGENET1K_V1)))
     feats = ref.extract_features(backbone, images)
     train_idx, test_idx = ref.lfw_split(labels, 0.5, seed)
+    # The split's indices are sorted (faces first), so the test labels in that order would be the
+    # training labels' pattern: predicting `train_labels` (or "first half faces") would score 100 %.
+    # In a seeded random order the test labels cannot be told from positions.
+    test_idx = test_idx[torch.randperm(len(test_idx), generator=generator(SEED + 60 + seed))]
     return {"train_features": feats[train_idx], "train_labels": labels[train_idx],
             "test_features": feats[test_idx], "test_labels": labels[test_idx]}
 
 
 @check("part2.lfw_accuracy", 1, "冻结的预训练 MobileNetV2 特征 + 你的 make_head/train_head：lfw_subset 人脸二分类测试准确率达标")
 def test_lfw_accuracy(worker):
-    data = cached("part2.lfw_features.mobilenet_v2.seed0", _lfw_features)
+    data = cached_inputs("part2.lfw_features.mobilenet_v2.seed0", _lfw_features)
+    test_labels = cached("part2.lfw_test_labels.mobilenet_v2.seed0", lambda: {"labels": data["test_labels"]})["labels"]
     tensors = {k: data[k] for k in ("train_features", "train_labels", "test_features")}  # test labels stay here
     r = require_ok(worker.call("part2.fit_predict", {"seed": 0, "num_classes": 2, "hidden": None}, tensors, timeout=60))
     pred = tensor(r, "predictions", "测试集上的预测类别")
-    test_labels = data["test_labels"]
     expect_shape(pred, list(test_labels.shape), "测试集上的预测类别")
     accuracy = (pred.to(torch.int64) == test_labels).double().mean().item()
     expect_at_least(accuracy, ref.LFW_PRETRAINED_MIN_ACCURACY,
@@ -457,9 +506,22 @@ def test_watermark_selected_images(worker):
     _expect_watermarks(r, WATERMARK_SELECTED, expected, hint)
 
 
-@check("part2.watermark_no_side_effects", 1, "stamp_watermark 返回新的张量，不修改传入的 images")
+@check("part2.watermark_no_side_effects", 1, "stamp_watermark 返回盖了水印的新张量，不修改传入的 images")
 def test_watermark_no_side_effects(worker):
     hint = "先 out = images.clone() 再在 out 上赋值：原地修改（in-place）会把训练集原图也盖上水印。"
     r, inputs, _ = _watermark_call(worker, "all", WATERMARK_ALL[:1], hint)
+    # Leaving the input alone is a merit only in a function that stamped something: the output
+    # must be the input with one size x size block per image and channel set to `value` (where it
+    # sits is watermark_stamp's business). Returning the input, a copy or zeros earns nothing.
+    case, images = WATERMARK_ALL[0], inputs[0]
+    out = tensor(r, "out.0", _watermark_what(case))
+    expect_shape(out, list(images.shape), _watermark_what(case), hint)
+    changed = out != images
+    b, c = images.shape[:2]
+    expect_true(int(changed.sum()) == b * c * case["size"] ** 2 and bool((out[changed] == case["value"]).all()),
+                f"{_watermark_what(case)} 的输出不是盖了水印的图片：应恰好有 {b} x {c} x {case['size']}² 个像素变成 {case['value']}，"
+                f"得到 {int(changed.sum())} 个像素与输入不同",
+                "复制一份 images，把每张图片（所有通道）的一个 size x size 方块设为 value 后返回。")
     after = tensor(r, "images_after.0", "调用 stamp_watermark 之后的 images")
-    expect_close(after, inputs[0], f"调用 {_watermark_what(WATERMARK_ALL[0])} 之后传入的 images（应保持不变）", atol=0.0, rtol=0.0, hint=hint)
+    expect_close(after, inputs[0], f"调用 {_watermark_what(WATERMARK_ALL[0])} 之后传入的 images（应保持不变）", atol=0.0, rtol=0.0, hint=hint,
+                 kind="modified_input")

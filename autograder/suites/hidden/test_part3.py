@@ -193,8 +193,8 @@ def test_lstm_cell_gradient(worker):
     names = {"input": "x", "h": "h", "c": "c", "weight_ih": "weight_ih", "weight_hh": "weight_hh", "bias_ih": "bias_ih", "bias_hh": "bias_hh"}
     for key, name in names.items():
         if f"grad.{key}" not in r.tensors:
-            raise CheckFailed(f"loss 对 {name} 没有梯度（{name}.grad 为 None）：从 h'、c' 到 {name} 的计算图断开了\n"
-                              "提示: 不要对输入、状态或参数用 .detach() / .data / torch.no_grad()，也不要用 .item() 取出数值再重新组装张量。")
+            raise CheckFailed(f"loss 对 {name} 没有梯度（{name}.grad 为 None）：从 h'、c' 到 {name} 的计算图断开了",
+                              hint="不要对输入、状态或参数用 .detach() / .data / torch.no_grad()，也不要用 .item() 取出数值再重新组装张量。")
         # Gradients add up a few more float32 terms than the forward: rtol 1e-4 as for O(1) activations.
         expect_close(tensor(r, f"grad.{key}", f"{name}.grad"), exp[f"grad.{key}"], f"loss 对 {name} 的梯度",
                      atol=1e-5, rtol=1e-4,
@@ -217,6 +217,11 @@ def test_lstm_cell_float64_sequence(worker):
     hint = ("state 为 None 时用 x.new_zeros(B, H) 建全 0 状态（与 x 同 dtype、同 device），"
             "不要用 torch.zeros(B, H)（默认 float32）；计算中也不要把张量转成 float32。")
     r = require_ok(worker.call("part3.lstm_sequence", {"input_size": i, "hidden_size": h}, {"x": x, **prefixed(cell.state_dict())}), hint)
+    # The dtype hint explains a float32 result or a float32/float64 clash, never values that are
+    # simply wrong (swapped gates fail here too, and the float32 checks name the gates).
+    hints = {"wrong_dtype": hint,
+             "wrong_value": "先看 float32 的 LSTMCell 检查（part3.lstm_cell_forward）是否通过：没通过就先照它的提示改门控公式；"
+                            "都通过而只有这里数值不对，多半是计算中把张量转成了 float32，损失了精度。"}
     for key, name in (("out", "每一步的 h"), ("h", "最后一步的 h"), ("c", "最后一步的 c")):
         expect_close(tensor(r, key, name), exp[key], f"float64 的 LSTMCell({i}, {h}) 沿 T={t} 展开后{name}",
-                     atol=ref.LSTM_CELL_ATOL_FP64, rtol=ref.LSTM_CELL_RTOL_FP64, hint=hint)
+                     atol=ref.LSTM_CELL_ATOL_FP64, rtol=ref.LSTM_CELL_RTOL_FP64, hint=hints)
