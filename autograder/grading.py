@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.catalog import SUITES, check_functions, zero_results
+from autograder.checks import GraderInputError
 from autograder.config import GradingConfig
 from autograder.launch import forked
 from autograder.launch.base import MachineryFault
@@ -30,7 +31,8 @@ class SuiteError(RuntimeError):
     """The suite itself could not run, or the grading machinery could not be brought back (a
     grader problem, never the student's fault): nothing is recorded for the submission.
 
-    `kind`: "suite" (the suite does not load) or "machinery_down" (no fork server will start
+    `kind`: "suite" (the suite does not load, or a check's own input cannot be made safe:
+    checks.GraderInputError) or "machinery_down" (no fork server will start
     again: a batch stops, since every later submission would meet the same)."""
 
     def __init__(self, message: str, kind: str = "suite") -> None:
@@ -78,6 +80,8 @@ def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = G
                 except MachineryFault as fault:  # the machinery, not the student: stop here
                     run.fault, run.fault_group = fault, meta.group
                     break
+                except GraderInputError as exc:  # the grader's own input is unsafe: no student's 0
+                    raise SuiteError(f"{meta.name}: {exc}") from exc
                 except Exception as exc:  # what the check concluded, or could not conclude
                     error = exc
                 run.results.append(outcome_of(meta, error))
@@ -108,6 +112,23 @@ def _charged(group: str) -> list[CheckResult]:
     return zero_results(CHARGED, parts=(group,), kind="charged")
 
 
+def provenance() -> dict[str, str | int]:
+    """Where a grade is computed: what could make the same hand-in score otherwise (a changed
+    suite or reference, another torch, another thread count for the trusted side's expectations,
+    another device). Workers always compute with one thread (launch/settings.py, runtime/serve.py)."""
+    import platform
+
+    import torch
+    import torchvision
+
+    from autograder import __version__
+    from autograder.expect import assignment_version
+
+    return {"grader": __version__, "assignment": assignment_version(), "python": platform.python_version(),
+            "torch": torch.__version__, "torchvision": torchvision.__version__, "threads": torch.get_num_threads(),
+            "worker_threads": 1, "device": "cpu"}
+
+
 def grade_folder(student: str, folder: Path, config: GradingConfig = GradingConfig()) -> StudentResult:
     """Hidden suite against one submission (sandboxed whenever this machine allows it, workers
     forked from this process's warm fork server unless `config.forkserver` is off).
@@ -135,4 +156,5 @@ def grade_folder(student: str, folder: Path, config: GradingConfig = GradingConf
             continue
         results += [r for r in run.results if r.group != run.fault_group] + _charged(run.fault_group)
         todo = todo[todo.index(run.fault_group) + 1:]
-    return StudentResult(student, results, sandbox=note, seconds=time.monotonic() - started, compute_seconds=compute)
+    return StudentResult(student, results, sandbox=note, seconds=time.monotonic() - started, compute_seconds=compute,
+                         provenance=provenance())
