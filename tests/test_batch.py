@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -110,3 +113,23 @@ def test_unknown_student_and_missing_folder_are_clear(tmp_path, capsys):
     (tmp_path / "subs" / "x").mkdir(parents=True)
     assert main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "o"), "--student", "ghost"]) == 2
     assert "ghost" in capsys.readouterr().err
+
+
+def test_a_batch_leaves_nothing_behind_in_the_temporary_folder(tmp_path):
+    """Logs, runtime copies, shared inputs, unpacked hand-ins: all gone when `grade` returns,
+    including what its pool processes made."""
+    scratch, subs = tmp_path / "tmp", tmp_path / "subs"
+    scratch.mkdir()
+    shutil.copytree(REPO / "solutions" / "cnn_rnn", subs / "alice", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "assignments" / "cnn_rnn", subs / "bob", ignore=shutil.ignore_patterns("__pycache__"))
+    (subs / "carol.zip").write_bytes(b"not a zip")
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(tmp_path / "out"), "-q",
+                           "--part", "part3", "-j", "2"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr  # carol could not be graded
+    # torch itself leaves its compiler cache folder (torchinductor_<user>) on a bare import: that
+    # is torch's per-user cache, not the grader's; anything beyond what a bare import leaves is.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    subprocess.run([sys.executable, "-c", "import torch, torchvision"], env={**os.environ, "TMPDIR": str(bare)}, check=True)
+    assert sorted(p.name for p in scratch.iterdir()) == sorted(p.name for p in bare.iterdir())
