@@ -101,9 +101,8 @@ def make_root() -> Path:
     return root
 
 
-def run_autograder(zip_path: Path, submission: dict[str, str | bytes], python: str, root: Path | None = None,
-                   **env: str) -> tuple[dict, str, Path]:
-    """Lay out /autograder as Gradescope does and run the real run_autograder script."""
+def lay_out(zip_path: Path, submission: dict[str, str | bytes], root: Path | None = None) -> Path:
+    """/autograder as Gradescope lays it out: the autograder zip in source/, the hand-in in submission/."""
     root = root or make_root()
     with zipfile.ZipFile(zip_path) as zf:
         zf.extractall(root / "source")
@@ -114,8 +113,19 @@ def run_autograder(zip_path: Path, submission: dict[str, str | bytes], python: s
     for name, data in submission.items():
         path = root / "submission" / name
         path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data, encoding="utf-8")
+    return root
+
+
+def run_script(root: Path, python: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "GRADESCOPE_ROOT": str(root), "CNN_RNN_PYTHON": python, "CNN_RNN_PARTS": "part1", **env}
-    done = subprocess.run([str(root / "run_autograder")], env=full_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(root / "run_autograder")], env=full_env, capture_output=True, text=True, timeout=300)
+
+
+def run_autograder(zip_path: Path, submission: dict[str, str | bytes], python: str, root: Path | None = None,
+                   **env: str) -> tuple[dict, str, Path]:
+    """Lay out /autograder as Gradescope does and run the real run_autograder script."""
+    root = lay_out(zip_path, submission, root)
+    done = run_script(root, python, **env)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     jsonschema.validate(results, SCHEMA)
@@ -241,3 +251,18 @@ def test_student_code_cannot_stop_kill_or_trace_the_grader(autograder_zip, pytho
     results, stdout, root = run_autograder(autograder_zip, {"part1_resnet.py": code}, python_for_student, **env)
     shutil.rmtree(root, ignore_errors=True)
     assert results["score"] == part1_max > 0, stdout[-2000:]
+
+
+def test_a_grader_error_is_no_score(autograder_zip, python_for_student):
+    """A broken hidden suite (the grader's fault): run_autograder exits non-zero and writes no
+    results.json, so Gradescope shows that the autograder failed instead of a 0."""
+    root = lay_out(autograder_zip, {"part1_resnet.py": (SOLUTIONS / "part1_resnet.py").read_text(encoding="utf-8")})
+    try:
+        suite = root / "source" / "autograder" / "suites" / "hidden" / "test_part1.py"
+        suite.write_text(suite.read_text(encoding="utf-8") + '\nraise RuntimeError("a broken suite")\n', encoding="utf-8")
+        done = run_script(root, python_for_student, CNN_RNN_RUN_AS="nobody")
+        assert done.returncode != 0
+        assert not (root / "results" / "results.json").exists()
+        assert "grader error" in done.stderr and "a broken suite" in done.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
