@@ -314,12 +314,14 @@ def grade_class(
 
 
 def write_changes(out: Path, changes: list[Change]) -> Path:
-    """changes.csv: every stored result this run replaced, with the old and new totals."""
+    """changes.csv: every stored result this run replaced whose total or check statuses moved,
+    with the old and new totals (the regrades that changed nothing are counted, not listed)."""
     from autograder.report.files import csv_text
 
+    moved = [c for c in changes if c.delta or c.checks]
     rows = [["student", "old_total", "new_total", "delta", "why", "kept_old_total", "checks_changed"]]
     rows += [[c.student, f"{c.old_total:g}", f"{c.new_total:g}", f"{c.delta:+g}", c.why, "yes" if c.kept_old else "",
-              "; ".join(c.checks)] for c in sorted(changes, key=lambda c: (c.delta, c.student))]
+              "; ".join(c.checks)] for c in sorted(moved, key=lambda c: (c.delta, c.student))]
     path = out / "changes.csv"
     write_text(path, csv_text(rows))
     return path
