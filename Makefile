@@ -5,9 +5,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 OUT    ?= demo-out
 AUDIT_OUT ?= audit-out
+REPRO_OUT ?= repro-out
+# The oldest torch / torchvision pair pyproject.toml allows, in a second virtual environment.
+OLDEST_VENV  ?= .venv-oldest
+OLDEST_TORCH ?= torch==2.4.1 torchvision==0.19.1
+REPRO_PARTS  ?= part4 part5
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: install weights test test-fast demo release stubs bench audit clean
+.PHONY: install weights test test-fast demo release stubs bench audit repro clean
 
 install: $(VENV)/.installed
 
@@ -27,8 +32,9 @@ test: weights
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q --durations=15
 
+# FULL=1 recomputes the part 4 CLM pretraining instead of reading the shipped result (README).
 demo: weights
-	$(PY) -m autograder demo --out $(OUT)
+	$(PY) -m autograder demo --out $(OUT) $(if $(filter 1 yes true,$(FULL)),--full)
 
 bench: weights
 	$(PY) benchmarks/grading_speed.py
@@ -38,5 +44,18 @@ bench: weights
 audit: weights
 	$(PY) -m autograder audit --out $(AUDIT_OUT) -j $(JOBS)
 
+$(OLDEST_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLDEST_VENV)/bin/python -m pip install -q -e . $(OLDEST_TORCH)
+	touch $@
+
+# Grade a small class (examples of REPRO_PARTS) under the newest torch (.venv) and the oldest
+# supported pair, each with 1 thread and all cores; every total and check status must agree.
+# The run is appended to docs/REPRODUCIBILITY.md with its date and commit.
+repro: weights $(OLDEST_VENV)/.installed
+	$(PY) benchmarks/repro.py --python $(PY) --python $(OLDEST_VENV)/bin/python --threads 1 --threads $(JOBS) \
+		$(foreach p,$(REPRO_PARTS),--part $(p)) --out $(REPRO_OUT) --record docs/REPRODUCIBILITY.md
+
 clean:
-	rm -rf $(OUT) $(AUDIT_OUT) build .pytest_cache
+	rm -rf $(OUT) $(AUDIT_OUT) $(REPRO_OUT) build .pytest_cache

@@ -16,10 +16,14 @@ For each setting and each labelled size n (3 seeded subsets of the 1,000 labelle
 
 Pretraining is the expensive part (minutes on 2 cores): the whole result (the LM's weights and every
 curve) is cached by the content hash of this file, the solution's part 3/4 code, the data and torch's
-version, so the demo's warm run reads it back. Everything runs on CPU with one thread and fixed seeds.
+version, so the demo's warm run reads it back. The repository ships that result too
+(`autograder/demo/shipped/`, see shipped_result.py), so a fresh clone's first demo reads it when the
+content hash matches and recomputes otherwise. Everything runs on CPU with one thread and fixed seeds.
 
     python -m autograder.demo.clm_transfer                   # compute (or read) and print the curves
     python -m autograder.demo.clm_transfer --settings small  # one setting only
+    python -m autograder.demo.clm_transfer --no-cache        # recompute, reading neither cache nor shipped result
+    python -m autograder.demo.clm_transfer --settings small large --ship   # recompute and rewrite the shipped results
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import copy
 import hashlib
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,7 +44,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from autograder.atomic import write_text
-from autograder.demo import sentence_probe
+from autograder.demo import sentence_probe, shipped_result
+from autograder.demo.progress import progress
 from autograder.expect import cache_root
 from autograder.threads import one_thread
 from cnn_rnn import part4_clm as P
@@ -105,12 +111,10 @@ def splits(cfg: PretrainConfig):
 
 
 def pretrain(model: P.LSTMLanguageModel, ids: Tensor, cfg: PretrainConfig) -> list[float]:
-    """The given `train_lm` (Adam, clip 1.0, seeded shuffling), with a progress bar: one tick per
-    forward pass of the model, i.e. per training batch."""
-    from tqdm import tqdm
-
+    """The given `train_lm` (Adam, clip 1.0, seeded shuffling), with a progress bar (whole lines when
+    the output is not a terminal): one tick per forward pass of the model, i.e. per training batch."""
     steps = cfg.epochs * math.ceil(ids.shape[0] / cfg.batch_size)
-    with tqdm(total=steps, desc=f"CLM pretraining ({cfg.name})", unit="batch", mininterval=2.0) as bar:
+    with progress(steps, f"CLM pretraining ({cfg.name})", "batch") as bar:
         def tick(*_: object) -> None:  # a forward hook that returns a value would replace the output
             bar.update()
 
@@ -181,10 +185,8 @@ def curves(lm: P.LSTMLanguageModel, scratch: P.LSTMLanguageModel, vocab_size: in
         "bag_of_chars": (sentence_probe.bag_of_chars(train[0], vocab_size, pad_id), sentence_probe.bag_of_chars(test[0], vocab_size, pad_id)),
     }
     out: dict[str, list[float]] = {"finetuned": [], "scratch": [], **{k: [] for k in frozen}}
-    from tqdm import tqdm
-
     sizes = sentence_probe.LABELLED
-    with tqdm(total=len(sizes) * len(sentence_probe.SEEDS), desc=f"fine-tuning vs scratch ({name})", unit="run") as bar:
+    with progress(len(sizes) * len(sentence_probe.SEEDS), f"fine-tuning vs scratch ({name})", "run") as bar:
         for n in sizes:
             subsets = [sentence_probe.labelled_subset(train[2], n, seed) for seed in sentence_probe.SEEDS]
             acc: dict[str, list[float]] = {k: [] for k in out}
@@ -217,16 +219,26 @@ def _cache_key(cfg: PretrainConfig) -> str:
 
 
 def run_setting(cfg: PretrainConfig, *, use_cache: bool = True) -> tuple[dict, P.LSTMLanguageModel, object]:
-    """(figures, pretrained LM, vocab) of one setting; computed once, then read from the cache."""
+    """(figures, pretrained LM, vocab) of one setting: read from the demo cache, else from the shipped
+    result when its key is this checkout's (shipped_result.py), else computed (and cached).
+    `use_cache=False` recomputes regardless. figures["source"] says which (it is not cached)."""
     corpus, (lab_t, lab_y), (test_t, test_y) = splits(cfg)
     vocab = build_vocab((char_tokenize(t) for t in corpus), max_size=cfg.vocab_max)
     torch.manual_seed(cfg.seed)
     lm = P.LSTMLanguageModel(len(vocab), cfg.embed_dim, cfg.hidden_dim, pad_id=vocab.pad_id)
-    folder = cache_root() / "demo" / f"clm_transfer-{cfg.name}-{_cache_key(cfg)}"
+    key = f"clm_transfer-{cfg.name}-{_cache_key(cfg)}"
+    folder = cache_root() / "demo" / key
+    source, why = None, "a recomputation was asked for (`make demo FULL=1`, --full, --no-cache or --ship)"
     if use_cache and (folder / "figures.json").exists():
-        lm.load_state_dict(load_file(str(folder / "lm.safetensors")))
+        source, why = folder, f"read from the demo cache {folder} (computed on this machine earlier)"
+    elif use_cache:
+        source, why = shipped_result.lookup(cfg.name, key)
+    if source is not None:
+        lm.load_state_dict(load_file(str(source / "lm.safetensors")))
         lm.eval()
-        return json.loads((folder / "figures.json").read_text()), lm, vocab
+        print(f"[clm_transfer] {cfg.name} LM and learning curves: {why}", flush=True)
+        return {**json.loads((source / "figures.json").read_text()), "source": why}, lm, vocab
+    print(f"[clm_transfer] {cfg.name} LM and learning curves: recomputing, because {why}", flush=True)
     scratch = P.LSTMLanguageModel(len(vocab), cfg.embed_dim, cfg.hidden_dim, pad_id=vocab.pad_id)  # drawn right after
     scratch_state = copy.deepcopy(scratch.state_dict())
     ids, _ = P.encode_corpus(corpus, vocab, cfg.max_len)
@@ -265,7 +277,9 @@ def run_setting(cfg: PretrainConfig, *, use_cache: bool = True) -> tuple[dict, P
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in lm.state_dict().items()}, str(folder / "lm.safetensors"))
     write_text(folder / "figures.json", json.dumps(figures, indent=1))  # written last: it marks the entry complete
-    return figures, lm, vocab
+    why = f"recomputed on this machine in {pretrain_s + curves_s:.0f} s (now in the demo cache {folder})"
+    print(f"[clm_transfer] {cfg.name} LM and learning curves: {why}", flush=True)
+    return {**figures, "source": why}, lm, vocab
 
 
 LABELS = {
@@ -312,10 +326,17 @@ def plot(results: dict[str, dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.demo.clm_transfer", description=__doc__.splitlines()[0])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
-    parser.add_argument("--no-cache", action="store_true", help="recompute even when a cached result exists")
+    parser.add_argument("--no-cache", action="store_true", help="recompute, reading neither the demo cache nor the shipped result")
     parser.add_argument("--out", type=Path, default=None, help="also write clm_transfer.md / .png / .json here")
+    parser.add_argument("--ship", action="store_true",
+                        help=f"recompute and write the result to {shipped_result.SHIPPED} with its provenance (for the repository)")
     args = parser.parse_args(argv)
-    results = {name: run_setting(SETTINGS[name], use_cache=not args.no_cache)[0] for name in args.settings}
+    results = {name: run_setting(SETTINGS[name], use_cache=not (args.no_cache or args.ship))[0] for name in args.settings}
+    if args.ship:
+        command = "python -m autograder.demo.clm_transfer " + " ".join(sys.argv[1:] if argv is None else argv)
+        for name, r in results.items():
+            where = shipped_result.ship(name, r["cache_key"], cache_root() / "demo" / r["cache_key"], command)
+            print(f"shipped {name}: {where}")
     for r in results.values():
         print("\n".join(table(r)) + "\n")
     if args.out:
