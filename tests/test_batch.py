@@ -58,7 +58,7 @@ def test_output_files(graded):
     assert float(rows[0]["part1"]) == results["alice"].group_scores()["part1"]
     assert float(rows[0]["total"]) == results["alice"].total
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert {tuple(sorted(x)) for x in lines} == {("check", "max_score", "message", "outcome", "score", "status", "student")}
+    assert {tuple(sorted(x)) for x in lines} == {("check", "max_score", "message", "outcome", "provenance", "score", "status", "student")}
     assert {x["status"] for x in lines} <= {"passed", "failed", "error", "timeout"}
     assert len(lines) == sum(len(r.checks) for r in results.values())
     for student in results:
