@@ -21,11 +21,13 @@ import pytest
 from autograder.cli import main
 from autograder.examples import build_examples
 from autograder.grade.batch import grade_class, result_path
+from autograder.config import Limits
 from autograder.grade.cluster import check_address
 from faults import FAILED, faulty_solution
 
 REPO = Path(__file__).resolve().parents[1]
 PART = "part3"  # the cheapest part to grade
+PROBE_S = "5"  # p3_loop's hang costs one probe deadline per grading
 # Controls, two part-3 bugs, one of them zipped (it travels as the zip's files), and a corrupt zip
 # (its problem row is made by the coordinator, as a local run makes it).
 CLASS = ["solution", "stubs", "p3_tokenizer_no_lowercase", "p3_gate_order_f_i_swapped"]
@@ -47,7 +49,7 @@ def subs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local(subs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", "--part", PART]) == 1  # broken.zip: ungradable
+    assert main(["grade", str(subs), "--out", str(out), "-j", "2", "-q", "--part", PART, "--probe-timeout", PROBE_S]) == 1  # broken.zip
     return out
 
 
@@ -99,7 +101,7 @@ def _lines(path: Path) -> list[str]:
 def test_cluster_gradebook_matches_local_run(subs, local, cluster, tmp_path):
     address, _ = cluster
     out = tmp_path / "out"
-    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", "--part", PART]) == 1  # broken.zip
+    assert main(["grade", str(subs), "--out", str(out), "--scheduler", address, "-q", "--part", PART, "--probe-timeout", PROBE_S]) == 1
     for name in ("grades.csv", "results.jsonl"):
         assert _lines(out / name) == _lines(local / name), name
     for student in STUDENTS:
@@ -131,7 +133,7 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster
 
     killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
     killer.start()
-    run = grade_class(subs, out, scheduler=address, parts=(PART,))
+    run = grade_class(subs, out, scheduler=address, parts=(PART,), limits=Limits(probe_s=float(PROBE_S)))
     results = run.results
     killer.join(timeout=5)
     assert killed, "no worker was killed mid-batch: the test did not test anything"

@@ -133,7 +133,8 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("messy")
     subs = _build(root)
     out = root / "out"
-    code = main(["grade", str(subs), "--out", str(out), "-q", "--part", PART, "-j", "2", "--canvas-csv", str(out / "canvas.csv")])
+    code = main(["grade", str(subs), "--out", str(out), "-q", "--part", PART, "-j", "2", "--probe-timeout", "5",
+                 "--canvas-csv", str(out / "canvas.csv")])
     return code, out, {r.student: r for r in load_results(out)}
 
 

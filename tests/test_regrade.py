@@ -40,7 +40,8 @@ def course(tmp_path_factory):
 
 
 def _grade(subs: Path, out: Path, *extra: str) -> int:
-    return main(["grade", str(subs), "--out", str(out), "-q", "--part", PART, "-j", "2", "--canvas-csv", str(out / "canvas.csv"), *extra])
+    return main(["grade", str(subs), "--out", str(out), "-q", "--part", PART, "-j", "2", "--probe-timeout", "5",
+                 "--canvas-csv", str(out / "canvas.csv"), *extra])
 
 
 def _rows(out: Path) -> dict[str, dict[str, str]]:
