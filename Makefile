@@ -40,7 +40,8 @@ bench: weights
 	$(PY) benchmarks/grading_speed.py
 
 # Mutation audit of the hidden suites: every mutant of every solution region (see docs/AUDIT.md).
-# `make test` runs a fixed-seed mini audit of 40 mutants (tests/test_audit.py).
+# `make test` runs a fixed-seed mini audit of 20 mutants plus the past survivors (tests/test_audit.py)
+# and 14 do-nothing bodies (tests/test_free_points.py).
 audit: weights
 	$(PY) -m autograder audit --out $(AUDIT_OUT) -j $(JOBS)
 
