@@ -9,12 +9,20 @@ Earlier cohorts and published solutions (`--archive DIR`) are copydetect *refere
 current class is copydetect's test set and reference set at once, the archives are reference
 files only, and copydetect compares test files with reference files, so every current
 submission meets every other one and every archived one, and two archived hand-ins never meet.
+
+Two methods give the same pairs at or above a floor, with the same scores:
+- "index" (the default): candidate pairs from an inverted index of the fingerprints, and a full
+  comparison of those only, in worker processes (`index.py` states the bound). A class of 2,000
+  is minutes, not hours.
+- "all-pairs": copydetect's `CopyDetector` on every pair, the reference the index is tested
+  against (`tests/test_similarity.py`); its matrices grow as the square of the files.
 """
 
 from __future__ import annotations
 
 import io
 import tempfile
+import time
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -26,6 +34,7 @@ from autograder.grade.discover import Submission, discover_report
 from autograder.ids import clean_id
 from autograder.grade.unpack import SubmissionError, is_code, prepare
 from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, given_files
+from autograder.similarity import index
 from autograder.source import read_source
 
 DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
@@ -36,6 +45,8 @@ NOISE_T = 25
 GUARANTEE_T = 25  # window = GUARANTEE_T - NOISE_T + 1
 OVERALL = "(overall)"
 ARCHIVE_PREFIX = "archive:"  # student ids never hold ":" (discover.clean_id), so the prefix is unambiguous
+METHODS = ("index", "all-pairs")
+DETAIL = 20  # pairs (the most similar) whose matched code the comparison keeps for the report
 
 
 @dataclass(frozen=True)
@@ -47,10 +58,10 @@ class FileMatch:
     overlap: int  # shared tokens
     tokens_a: int  # tokens of a's file that count (boilerplate removed)
     tokens_b: int
-    code_a: str
-    code_b: str
-    slices_a: np.ndarray
-    slices_b: np.ndarray
+    code_a: str = ""  # kept for the most similar pairs only (`DETAIL`)
+    code_b: str = ""
+    slices_a: np.ndarray = field(default_factory=lambda: np.array([]))
+    slices_b: np.ndarray = field(default_factory=lambda: np.array([]))
 
 
 @dataclass(frozen=True)
@@ -84,10 +95,21 @@ class Archive:
 
 @dataclass(frozen=True)
 class Comparison:
-    pairs: list[Pair]  # most similar first
+    pairs: list[Pair]  # at or above `floor`, most similar first
     archives: list[Archive] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (student or archive label, SubmissionError kind)
     students: int = 0  # current hand-ins found
+    floor: float = 0.0  # pairs below it are not listed
+    total: int = 0  # pairs there were: every two current students, every student with every archived hand-in
+    total_archived: int = 0  # of them, a student with an archived hand-in
+    compared: int = 0  # of them, compared in full; the others were ruled out by the index (below the floor)
+    method: str = "all-pairs"
+    common: dict[str, int] = field(default_factory=dict)  # graded file -> hashes too common to index
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each step ("index" method)
+
+    @property
+    def ruled_out(self) -> int:
+        return self.total - self.compared
 
 
 def boilerplate_hashes(folder: Path) -> np.ndarray:
@@ -170,13 +192,7 @@ def _unique(label: str, taken: set[str]) -> str:
     return out
 
 
-def compare(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT,
-            archives: list[Path] | tuple[Path, ...] = ()) -> Comparison:
-    """Every pair of current students, and every current student with every archived hand-in."""
-    boilerplate = Path(boilerplate)
-    if not boilerplate.is_dir():
-        raise FileNotFoundError(f"boilerplate folder not found: {boilerplate}")
-    current = discover_report(submissions, assignment).submissions
+def _cohorts(submissions: Path, archives, assignment: str) -> list[tuple[Path, str, list[Submission]]]:
     cohorts: list[tuple[Path, str, list[Submission]]] = []
     seen: set[Path] = set()
     taken: set[str] = set()
@@ -188,7 +204,29 @@ def compare(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignme
         cohort, handins = archive_handins(folder, assignment)
         seen.add(Path(folder).resolve())
         cohorts.append((Path(folder), _unique(cohort, taken), handins))
+    return cohorts
 
+
+def compare(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT,
+            archives: list[Path] | tuple[Path, ...] = (), *, floor: float = 0.0, method: str = "index",
+            jobs: int | None = None, detail: int = DETAIL) -> Comparison:
+    """Every pair of current students, and every current student with every archived hand-in, at
+    or above `floor` (0: all of them). `jobs`: worker processes for the "index" method (default:
+    the usable cores); `detail`: how many of the most similar pairs keep their code for the report."""
+    if method not in METHODS:
+        raise ValueError(f"unknown similarity method {method!r}: {', '.join(METHODS)}")
+    boilerplate = Path(boilerplate)
+    if not boilerplate.is_dir():
+        raise FileNotFoundError(f"boilerplate folder not found: {boilerplate}")
+    current = discover_report(submissions, assignment).submissions
+    cohorts = _cohorts(submissions, archives, assignment)
+    if method == "all-pairs":
+        return _all_pairs(current, cohorts, boilerplate, floor)
+    return _indexed(current, cohorts, boilerplate, floor, index.default_jobs() if jobs is None else jobs, detail)
+
+
+def _all_pairs(current: list[Submission], cohorts, boilerplate: Path, floor: float) -> Comparison:
+    """copydetect's CopyDetector on every pair."""
     detector = CopyDetector(noise_t=NOISE_T, guarantee_t=GUARANTEE_T, same_name_only=True, ignore_leaf=True,
                             extensions=["py"], autoopen=False, silent=True)
     for path in sorted(boilerplate.glob("*.py")):
@@ -222,8 +260,92 @@ def compare(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignme
     others = sorted({label for label, _ in owner.values() if label.startswith(ARCHIVE_PREFIX)})
     pairs = [Pair(a, b, _in_order(matches.get((a, b), {}))) for a, b in combinations(students, 2)]
     pairs += [Pair(a, b, _in_order(matches.get((a, b), {}))) for a in students for b in others]
-    pairs.sort(key=lambda p: (-p.similarity, p.archived, p.student_a, p.student_b))
-    return Comparison(pairs, summaries, unreadable, len(current))
+    total, archived = len(pairs), len(students) * len(others)
+    pairs = [p for p in pairs if p.similarity >= floor]
+    pairs.sort(key=_rank)
+    return Comparison(pairs, summaries, unreadable, len(current), floor, total, archived, total, "all-pairs")
+
+
+def _rank(p: Pair):
+    return (-p.similarity, p.archived, p.student_a, p.student_b)
+
+
+def _indexed(current: list[Submission], cohorts, boilerplate: Path, floor: float, jobs: int, detail: int) -> Comparison:
+    """The same pairs at or above `floor` as `_all_pairs`, comparing in full only those the index
+    cannot rule out (`index.py`)."""
+    tasks = [(sub.student, sub) for sub in current]
+    for _, cohort, handins in cohorts:
+        tasks += [(f"{ARCHIVE_PREFIX}{cohort}/{sub.student}", sub) for sub in handins]
+    bp = boilerplate_hashes(boilerplate)
+    given = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(boilerplate.glob("*.py"))]
+    window = GUARANTEE_T - NOISE_T + 1
+    clock = [time.perf_counter()]
+    seconds: dict[str, float] = {}
+
+    def lap(step: str) -> None:
+        clock.append(time.perf_counter())
+        seconds[step] = round(clock[-1] - clock[-2], 3)
+
+    handins = index.read_all(tasks, bp, given, NOISE_T, window, jobs)
+    lap("fingerprints")
+    unreadable = [(h.label, h.error) for h in handins if h.error]
+    summaries, n = [], len(current)
+    for folder, cohort, subs in cohorts:
+        part = handins[n:n + len(subs)]
+        summaries.append(Archive(folder, cohort, len(subs), sum(1 for h in part if h.texts)))
+        n += len(subs)
+
+    found = index.scan(handins, len(current), floor, NOISE_T, jobs)
+    pairs = [pair for i, j, files in found.pairs if (pair := _pair(handins[i], handins[j], files)).similarity >= floor]
+    pairs.sort(key=_rank)
+    lap("index and comparisons")
+    if detail:
+        pairs[:detail] = _with_code(pairs[:detail], {h.label: h.sub for h in handins}, bp, window, jobs)
+    lap("code of the top pairs")
+    return Comparison(pairs, summaries, unreadable, len(current), floor, found.total, found.total_archived,
+                      found.compared, "index", found.common, seconds)
+
+
+def _file_match(name: str, first_is_a: bool, overlap: int, sim_first: float, sim_second: float,
+                tok_first: int, tok_second: int, **code) -> FileMatch:
+    """One file of a pair as `_file_matches` records it: the overlap on the side copydetect met
+    first, nothing shared when one side has no tokens of its own."""
+    tokens_a, tokens_b = (tok_first, tok_second) if first_is_a else (tok_second, tok_first)
+    if not tokens_a or not tokens_b:
+        overlap, sim_first, sim_second = 0, 0.0, 0.0
+    return FileMatch(name, float(np.clip((sim_first + sim_second) / 2, 0, 1)), overlap, tokens_a, tokens_b, **code)
+
+
+def _pair(first: index.Handin, second: index.Handin, files) -> Pair:
+    a, b = first.label, second.label
+    first_is_a = second.label.startswith(ARCHIVE_PREFIX) or a < b
+    if not first_is_a:
+        a, b = b, a
+    return Pair(a, b, [_file_match(name, first_is_a, ov, s1, s2, first.files[name].tokens, second.files[name].tokens)
+                       for name, ov, s1, s2 in files])
+
+
+def _with_code(pairs: list[Pair], subs: dict[str, Submission], bp: np.ndarray, window: int, jobs: int) -> list[Pair]:
+    """The most similar pairs again with copydetect's `compare_files` on full fingerprints: the
+    matched code and where it is, for the report (the scores come out the same)."""
+    labels = sorted({label for p in pairs if p.similarity > 0 for label in (p.student_a, p.student_b)})
+    prints = dict(zip(labels, index.full_prints([subs[label] for label in labels], bp, NOISE_T, window, jobs)))
+    out = []
+    for p in pairs:
+        if p.similarity <= 0:
+            out.append(p)
+            continue
+        found = index.detail(prints[p.student_a], prints[p.student_b])
+        files = []
+        for f in p.files:
+            if f.file not in found:
+                files.append(f)
+                continue
+            fa, fb, _, _, (slices_a, slices_b) = found[f.file]
+            files.append(FileMatch(f.file, f.similarity, f.overlap, f.tokens_a, f.tokens_b, fa.raw_code, fb.raw_code,
+                                   np.asarray(slices_a), np.asarray(slices_b)))
+        out.append(Pair(p.student_a, p.student_b, files))
+    return out
 
 
 def _in_order(files: dict[str, FileMatch]) -> list[FileMatch]:
@@ -259,9 +381,10 @@ def _file_matches(detector: CopyDetector, owner: dict[str, tuple[str, str]]) -> 
 
 
 def compare_class(submissions: Path, boilerplate: Path = DEFAULT_BOILERPLATE, assignment: str = ASSIGNMENT,
-                  archives: list[Path] | tuple[Path, ...] = ()) -> list[Pair]:
-    """Every pair of students (and every student with every archived hand-in), most similar first."""
-    return compare(submissions, boilerplate, assignment, archives).pairs
+                  archives: list[Path] | tuple[Path, ...] = (), **options) -> list[Pair]:
+    """Every pair of students (and every student with every archived hand-in), most similar first
+    (`floor=` for only those at or above it; `method=`, `jobs=` as for `compare`)."""
+    return compare(submissions, boilerplate, assignment, archives, **options).pairs
 
 
 def rows(pairs: list[Pair]) -> list[tuple[str, str, float, str]]:
