@@ -32,10 +32,9 @@ from copydetect import CodeFingerprint, CopyDetector
 
 from autograder.grade.discover import Submission, discover_report
 from autograder.ids import clean_id
-from autograder.grade.unpack import SubmissionError, is_code, prepare
+from autograder.grade.unpack import SubmissionError, is_code
 from autograder.runtime.assignment import ASSIGNMENT, GRADED_FILES, given_files
-from autograder.similarity import index
-from autograder.source import read_source
+from autograder.similarity import fingerprint, index
 
 DEFAULT_BOILERPLATE = given_files()  # the stubs and given files as released
 # copydetect's defaults: k-grams of 25 filtered characters, and every k-gram kept (window 1).
@@ -120,25 +119,10 @@ def boilerplate_hashes(folder: Path) -> np.ndarray:
     return np.unique(np.array(hashes, dtype=np.int64))
 
 
-def sources(sub: Submission) -> dict[str, str]:
-    """The graded files of one submission, decoded as import decodes them (BOM, coding cookie,
-    stray bytes in comments). Raises SubmissionError (with its kind) for a hand-in that cannot be read."""
-    texts: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sim_") as tmp:
-        folder = prepare(sub.path, Path(tmp) / "code").folder
-        for name in GRADED_FILES:
-            path = folder / name
-            if path.is_file():
-                text = read_source(path).text
-                if text is not None:  # else Python cannot read it either: nothing to compare
-                    texts[name] = text
-    return texts
-
-
 def fingerprints(sub: Submission, boilerplate: np.ndarray) -> dict[str, CodeFingerprint]:
     """The graded files of one submission, fingerprinted; an ungradable submission has none."""
     try:
-        texts = sources(sub)
+        texts = fingerprint.sources(sub)
     except SubmissionError:
         return {}
     prints: dict[str, CodeFingerprint] = {}
@@ -172,7 +156,7 @@ def archive_handins(folder: Path, assignment: str = ASSIGNMENT) -> tuple[str, li
 def _stage(sub: Submission, dest: Path, unreadable: list[tuple[str, str]], label: str) -> list[Path]:
     """Write a hand-in's decoded graded files under `dest` (UTF-8, as copydetect reads them)."""
     try:
-        texts = sources(sub)
+        texts = fingerprint.sources(sub)
     except SubmissionError as exc:
         unreadable.append((label, exc.kind))
         return []

@@ -14,10 +14,17 @@ a file `ast` cannot parse is filtered whole, by copydetect itself.
 from __future__ import annotations
 
 import ast
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from copydetect.utils import filter_code, get_document_fingerprints, get_token_coverage
 from pygments import lexers, token
+
+from autograder.grade.discover import Submission
+from autograder.grade.unpack import prepare
+from autograder.runtime.assignment import GRADED_FILES
+from autograder.source import read_source
 
 _LEXER = lexers.get_lexer_for_filename("x.py")
 _VARIABLE = {token.Name, token.Name.Variable, token.Name.Attribute}
@@ -209,3 +216,18 @@ class Fingerprint:
         self.hash_idx = idx
         self.k = k
         self.token_coverage = get_token_coverage(idx, k, len(filtered))
+
+
+def sources(sub: Submission) -> dict[str, str]:
+    """The graded files of one submission, decoded as import decodes them (BOM, coding cookie,
+    stray bytes in comments). Raises SubmissionError (with its kind) for a hand-in that cannot be read."""
+    texts: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sim_") as tmp:
+        folder = prepare(sub.path, Path(tmp) / "code").folder
+        for name in GRADED_FILES:
+            path = folder / name
+            if path.is_file():
+                text = read_source(path).text
+                if text is not None:  # else Python cannot read it either: nothing to compare
+                    texts[name] = text
+    return texts

@@ -114,11 +114,9 @@ _WORK: dict = {}
 
 
 def _read(task: tuple[int, str, Submission]) -> tuple[int, dict[str, FilePrint], str, int]:
-    from autograder.similarity.compare import sources
-
     i, _, sub = task
     try:
-        texts = sources(sub)
+        texts = fingerprint.sources(sub)
     except SubmissionError as exc:
         return i, {}, exc.kind, 0
     out = {}
@@ -367,11 +365,9 @@ def overlap(a: FilePrint, b: FilePrint, k: int) -> tuple[int, float, float]:
 
 
 def _full(task: tuple[int, Submission]) -> tuple[int, dict[str, fingerprint.Fingerprint]]:
-    from autograder.similarity.compare import sources
-
     i, sub = task
     try:
-        texts = sources(sub)
+        texts = fingerprint.sources(sub)
     except SubmissionError:
         return i, {}
     out = {}
