@@ -42,29 +42,21 @@ def load_equivalents(path: Path = EQUIVALENTS) -> dict[str, dict]:
     return out
 
 
+def _regions(parts: tuple[str, ...] | None, functions: tuple[str, ...] | None) -> list[Region]:
+    """The solution regions of these parts and functions (None: all)."""
+    return [r for r in all_regions() if (not parts or r.part in parts)
+            and (not functions or r.function in functions or r.function.split(".")[-1] in functions)]
+
+
 def all_mutants(parts: tuple[str, ...] | None = None, functions: tuple[str, ...] | None = None) -> list[tuple[Mutant, Region]]:
-    found = []
-    for region in all_regions():
-        if parts and region.part not in parts:
-            continue
-        if functions and region.function not in functions and region.function.split(".")[-1] not in functions:
-            continue
-        source = (SOLUTIONS / region.file).read_text(encoding="utf-8")
-        found += [(m, region) for m in mutants_of(source, region)]
-    return found
+    return [(m, region) for region in _regions(parts, functions)
+            for m in mutants_of((SOLUTIONS / region.file).read_text(encoding="utf-8"), region)]
 
 
 def do_nothing_mutants(parts: tuple[str, ...] | None = None, functions: tuple[str, ...] | None = None) -> list[tuple[Mutant, Region]]:
     """The do-nothing family (autograder/audit/trivial.py): the stubs with one graded function
     given a trivial body."""
-    found = []
-    for region in all_regions():
-        if parts and region.part not in parts:
-            continue
-        if functions and region.function not in functions and region.function.split(".")[-1] not in functions:
-            continue
-        found += [(m, region) for m in trivial_mutants(region)]
-    return found
+    return [(m, region) for region in _regions(parts, functions) for m in trivial_mutants(region)]
 
 
 def sample(mutants: list[tuple[Mutant, Region]], n: int | None, seed: int) -> list[tuple[Mutant, Region]]:
