@@ -9,7 +9,11 @@ hold every student, and changes.csv lists exactly the students whose stored resu
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +109,32 @@ def test_only_rejects_an_unknown_selection(course, capsys):
     subs, out = course
     assert _grade(subs, out, "--only", "failed-check", "part3.nope") == 2
     assert "no check named 'part3.nope'" in capsys.readouterr().err
+
+
+def test_a_changed_threshold_regrades_the_class_and_lists_who_moved(course, tmp_path):
+    """The hidden suite changes after grading (the LSTM forward check made lenient, in a copy of
+    the grader): the next run regrades every result graded with the old suite, and changes.csv
+    lists exactly the student whose grade the threshold changed."""
+    subs, out = course[0], tmp_path / "out"
+    assert _grade(subs, out) == 1
+    before = _rows(out)
+    first_versions = {json.loads(p.read_text(encoding="utf-8"))["version"] for p in (out / "results").glob("*.json")}
+    grader = tmp_path / "grader"
+    for folder in ("autograder", "reference", "assignments", "solutions"):
+        shutil.copytree(REPO / folder, grader / folder, ignore=shutil.ignore_patterns("__pycache__", "shipped"))
+    suite = grader / "autograder" / "suites" / "hidden" / "test_part3.py"
+    text = suite.read_text(encoding="utf-8")
+    lenient = text.replace("atol=FWD[0], rtol=FWD[1], hint=GATES_HINT)", "atol=1e9, rtol=1e9, hint=GATES_HINT)", 1)
+    assert lenient != text
+    suite.write_text(lenient, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "-q", "--part", PART,
+                           "-j", "2", "--probe-timeout", "5"], cwd=grader, env={**os.environ, "PYTHONPATH": str(grader)},
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stderr[-2000:]
+    versions = {json.loads(p.read_text(encoding="utf-8"))["version"] for p in (out / "results").glob("*.json")}
+    assert len(versions) == 1 and versions != first_versions  # every result regraded under the new suite
+    changes = _changes(out)
+    assert list(changes) == ["gus"], changes  # the swapped gates now pass the lenient forward check
+    assert float(changes["gus"]["delta"]) == 3 and "part3.lstm_cell_forward: failed -> passed" in changes["gus"]["checks_changed"]
+    after = _rows(out)
+    assert {s: after[s]["total"] for s in CLASS if s != "gus"} == {s: before[s]["total"] for s in CLASS if s != "gus"}
