@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from autograder.launch.worker import ProbeResult
+from autograder.results import CheckResult
+from autograder.runtime.wire import ProbeResult
 
 if TYPE_CHECKING:  # the student bundle ships checks.py without the delegation declarations' module
     from autograder.delegation import Delegation
@@ -302,3 +303,22 @@ def expect_own_work(worker: Any, declared: "Delegation") -> None:
         raise CheckFailed(
             f"{declared.exercise} 要求自己实现，但 {declared.file} 第 {u.line} 行{where}用了库里现成的 {u.call}: {u.code}{more}",
             "own_work", declared.note or f"这个练习要你自己写出 {declared.exercise} 的计算，不能交给 {u.call}。")
+
+
+def outcome_of(meta: CheckMeta, exc: BaseException | None) -> CheckResult:
+    """The result of a check that raised `exc` (None: it returned), with the failure's kind and
+    hint as the check decided them (CheckFailed / ProbeFailed)."""
+
+    def result(status: str, message: str, kind: str = "", hint: str = "") -> CheckResult:
+        score = meta.points if status == "passed" else 0.0
+        return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title, kind, hint)
+
+    if exc is None:
+        return result("passed", "")
+    if isinstance(exc, CheckFailed):
+        return result("failed", str(exc), exc.kind, exc.hint)
+    if isinstance(exc, ProbeFailed):
+        return result(exc.status, str(exc), exc.kind, exc.hint)
+    # The trusted check itself raised on what came back (odd types, odd values): the answer
+    # cannot be graded, so it earns nothing, and the message says what the grader saw.
+    return result("error", f"无法检查你的结果（{type(exc).__name__}: {exc}）", "grader_error")

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.catalog import SUITES, check_functions, zero_results
-from autograder.checks import GraderInputError
+from autograder.checks import GraderInputError, outcome_of
 from autograder.config import GradingConfig
 from autograder.launch import forked
 from autograder.launch.base import MachineryFault
 from autograder.launch.worker import Worker
-from autograder.plugin import outcome_of
 from autograder.results import CheckResult, StudentResult
 from autograder.runtime.assignment import PARTS
 
@@ -55,7 +54,7 @@ def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = G
     """Every `@check` of the suite for `config.parts`, in order, against one submission's worker.
 
     The suite modules are imported once per process (catalog.py); a check is a function of the
-    worker, and its outcome is what it raised (plugin.outcome_of), exactly as under pytest."""
+    worker, and its outcome is what it raised (checks.outcome_of), exactly as under pytest."""
     try:
         checks = check_functions(suite, config.parts)
     except Exception as exc:  # a suite that does not import is the grader's problem

@@ -3,7 +3,7 @@
 `python -m pytest autograder/suites/hidden -p autograder.plugin --submission DIR` gives the
 suites a `worker` fixture bound to the submission and records each check's outcome, points and
 feedback. Grading itself calls the same `@check` functions directly (grading.run_suite) and turns
-what they raised into results with the same `outcome_of`.
+what they raised into results with the same `checks.outcome_of`.
 """
 
 from __future__ import annotations
@@ -12,30 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks import CheckFailed, CheckMeta, GraderInputError, ProbeFailed
+from autograder.checks import CheckMeta, GraderInputError, outcome_of
 from autograder.config import GradingConfig
 from autograder.launch.base import MachineryFault
 from autograder.launch.worker import Worker
 from autograder.results import CheckResult
-
-
-def outcome_of(meta: CheckMeta, exc: BaseException | None) -> CheckResult:
-    """The result of a check that raised `exc` (None: it returned), with the failure's kind and
-    hint as the check decided them (CheckFailed / ProbeFailed)."""
-
-    def result(status: str, message: str, kind: str = "", hint: str = "") -> CheckResult:
-        score = meta.points if status == "passed" else 0.0
-        return CheckResult(meta.name, meta.group, score, meta.points, status, message, meta.visibility, meta.title, kind, hint)
-
-    if exc is None:
-        return result("passed", "")
-    if isinstance(exc, CheckFailed):
-        return result("failed", str(exc), exc.kind, exc.hint)
-    if isinstance(exc, ProbeFailed):
-        return result(exc.status, str(exc), exc.kind, exc.hint)
-    # The trusted check itself raised on what came back (odd types, odd values): the answer
-    # cannot be graded, so it earns nothing, and the message says what the grader saw.
-    return result("error", f"无法检查你的结果（{type(exc).__name__}: {exc}）", "grader_error")
 
 
 PLUGIN_KEY = pytest.StashKey["GraderPlugin"]()

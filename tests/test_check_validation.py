@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autograder.checks import CheckFailed, expect_close, expect_indices, tensor, value
-from autograder.launch.worker import ProbeResult
+from autograder.runtime.wire import ProbeResult
 
 
 def _result(result=None, tensors=None) -> ProbeResult:

@@ -22,8 +22,8 @@ from autograder.checks import (
     expect_true,
     require_ok,
 )
-from autograder.plugin import outcome_of
-from autograder.launch.worker import ProbeResult
+from autograder.checks import outcome_of
+from autograder.runtime.wire import ProbeResult
 from autograder.results import KINDS, CheckResult
 
 EXPECTED = torch.arange(6, dtype=torch.float32).reshape(2, 3)

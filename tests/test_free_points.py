@@ -216,7 +216,7 @@ def test_each_source_of_an_expectation_is_in_the_key(tmp_path, rel):
 # Project modules the suites or the reference import that compute no expected value.
 NOT_HASHED = {
     "autograder.delegation": "declarations for expect_own_work, decided from the submission's source",
-    "autograder.launch.worker": "ProbeResult, a type the checks read results from",
+    "autograder.runtime.wire": "ProbeResult, a type the checks read results from",
     "autograder.runtime.assignment": "given_files(): a path; the given files it names are hashed",
 }
 

@@ -127,3 +127,24 @@ def test_no_import_cycle():
     for node in sorted(graph):
         if node not in state and (cycle := visit(node)):
             raise AssertionError("import cycle: " + " -> ".join(cycle))
+
+
+def test_grading_one_submission_does_not_import_pytest():
+    """checks.outcome_of turns what a check raised into a result, so the grading route (CLI verb,
+    batch, one submission) needs no test framework; only the standalone pytest plugin imports it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, autograder.grade.command, autograder.grade.submission, autograder.gradescope.run\n"
+            "print(sorted(m for m in sys.modules if m == 'pytest' or m.startswith('_pytest')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_suites_import_no_launcher():
+    """The hidden and public suites read probe results (runtime/wire.ProbeResult); how a worker is
+    started is none of their business."""
+    suites = _files(PACKAGE / "suites")
+    bad = sorted(f"{p.relative_to(REPO)} -> {m}" for p in suites for m in _imports(p, top_level_only=False)
+                 if m.startswith("autograder.launch"))
+    assert bad == []

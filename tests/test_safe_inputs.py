@@ -75,7 +75,7 @@ def test_the_solution_earns_a_check_whose_chosen_candidate_is_unsafe(hidden, fre
     """The sampling seeds this torch would choose forced unsafe: the check draws with later seeds,
     and the solution (any correct generate) still passes it."""
     from autograder.launch.worker import Worker
-    from autograder.plugin import outcome_of
+    from autograder.checks import outcome_of
 
     name = "part4.generate_temperature"
     natural = int(inputs.SAFE_INPUTS[name].compute()["choice"][0])

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +23,9 @@ from autograder.launch.direct import DirectLauncher
 from autograder.launch.forked import ForkServerLauncher
 from autograder.launch.selffork import SelfForkLauncher
 from autograder.runtime import wire
+from autograder.runtime.wire import ProbeResult
 from autograder.source import read_source
 from autograder.runtime.assignment import GRADED_FILES, PARTS, given_files
-
-
-@dataclass
-class ProbeResult:
-    """What came back from one probe call; `status` is ok / error / timeout / crash."""
-
-    status: str
-    result: dict[str, Any] = field(default_factory=dict)
-    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
-    error: dict[str, str] = field(default_factory=dict)
-    output: str = ""
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 def launcher_for(submission: Path, config: GradingConfig, scratch: Path) -> Launcher:

@@ -19,6 +19,7 @@ import os
 import select
 import struct
 import time
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import torch
@@ -179,3 +180,20 @@ def load_shared(name: object, folder: str = SHARED_FOLDER) -> Tensors:
 
 def decode(data: bytes) -> tuple[Meta, Tensors]:
     return read_message(io.BytesIO(data))
+
+
+@dataclass
+class ProbeResult:
+    """What came back from one probe call, as the trusted side holds it (launch/worker.py builds it from
+    a response; the checks read it); `status` is ok / error / timeout / crash."""
+
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    error: dict[str, str] = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -28,7 +28,7 @@ from autograder.checks import (
 )
 from autograder.expect import cached, cached_inputs
 from autograder.runtime.probes.part2 import dropout_head, small_backbone
-from autograder.launch.worker import ProbeResult
+from autograder.runtime.wire import ProbeResult
 from autograder.suites.inputs import SEEDS, generator, prefixed, randn, randomize_batchnorm
 from autograder.threads import one_thread
 
