@@ -1,5 +1,6 @@
-"""Grade a class: every submission through `grade_submission` in a pool of grading processes
-(or on a Dask cluster); each result is written atomically, and a re-run grades only what changed.
+"""Grade a class: every hand-in unpacked once here (its digest decides whether to grade it), then
+`grade_hand_in` in a pool of grading processes (or on a Dask cluster); each result is written
+atomically, and a re-run grades only what changed.
 
 A result stands while its hand-in (sha256) and the grader (`expect.assignment_version()` and the
 parts graded) are the same: a resubmission, a changed suite or a changed part selection is
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -24,7 +27,7 @@ from autograder.catalog import zero_results
 from autograder.config import GradingConfig
 from autograder.grade.discover import Discovery, Submission, discover_report
 from autograder.ids import file_stem
-from autograder.grade.submission import grade_submission, source_digest
+from autograder.grade.submission import HandIn, grade_hand_in, unpack_once
 from autograder.grading import CHARGED
 from autograder.config import Limits
 from autograder.results import StudentResult
@@ -40,9 +43,9 @@ class GraderFailure(RuntimeError):
         self.failures = failures
 
 
-def grade_one(sub: Submission, config: GradingConfig) -> StudentResult:
-    """A pool process's task: one submission through the one per-submission path."""
-    return grade_submission(sub.path, sub.student, config, [sub.note] if sub.note else [])
+def grade_one(hand_in: HandIn, config: GradingConfig) -> StudentResult:
+    """A pool process's task: one unpacked hand-in through the one per-submission path."""
+    return grade_hand_in(hand_in, config)
 
 
 def _pool_process() -> None:
@@ -88,7 +91,7 @@ class Todo:
     """One submission to grade, and why (new, resubmitted, older grader, forced)."""
 
     sub: Submission
-    digest: str
+    hand_in: HandIn  # unpacked once, here; graded by a pool process or sent to a Dask worker
     why: str
 
 
@@ -144,33 +147,33 @@ def _grader_fault(student: str, message: str, kind: str) -> StudentResult:
     return StudentResult(student, problem=message, outcome="grader_fault", problem_kind=kind)
 
 
-def _grade_locally(todo: list[Submission], jobs: int, config: GradingConfig) -> Iterator[tuple[Submission, StudentResult]]:
-    """(submission, result) pairs from a pool of local grading processes, as they finish."""
+def _grade_locally(todo: list[HandIn], jobs: int, config: GradingConfig) -> Iterator[tuple[HandIn, StudentResult]]:
+    """(hand-in, result) pairs from a pool of local grading processes, as they finish."""
     pending = list(todo)
     for attempt in range(2):  # a pool broken by a dying process is rebuilt once
         if not pending:
             break
-        broken: list[Submission] = []
+        broken: list[HandIn] = []
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_pool_process) as pool:
-            futures = {pool.submit(grade_one, s, config): s for s in pending}
+            futures = {pool.submit(grade_one, h, config): h for h in pending}
             for fut in as_completed(futures):
-                sub = futures[fut]
+                hand_in = futures[fut]
                 try:
                     result = fut.result()
                 except BrokenProcessPool:
                     if attempt == 0:
-                        broken.append(sub)  # not graded yet: retried, never recorded as 0
+                        broken.append(hand_in)  # not graded yet: retried, never recorded as 0
                         continue
                     # Its grading process died twice: this submission brought it down (charged).
-                    result = StudentResult(sub.student, zero_results(CHARGED, parts=config.parts, kind="charged"), problem=CHARGED,
+                    result = StudentResult(hand_in.student, zero_results(CHARGED, parts=config.parts, kind="charged"), problem=CHARGED,
                                            problem_kind="grading_process_died")
                 except Exception as exc:
                     # A grader bug, not the student's doing: not recorded, a re-run retries it.
-                    result = _grader_fault(sub.student, f"grading process failed: {type(exc).__name__}: {exc}", "grading_process")
+                    result = _grader_fault(hand_in.student, f"grading process failed: {type(exc).__name__}: {exc}", "grading_process")
                 if result.problem_kind == "machinery_down":  # no point grading on: stop, record nothing more
                     for other in futures:
                         other.cancel()
-                yield sub, result
+                yield hand_in, result
         pending = broken
 
 
@@ -264,20 +267,37 @@ def grade_class(
     chosen = set(students or ())
     if only is not None:
         chosen |= {s.student for s in subs if (r := _stored(out, s.student)) is not None and only(r)}
-    todo: list[Todo] = []
-    for sub in subs:
-        digest = source_digest(sub.path)
-        why = _stale(out, sub, digest, version, force or sub.student in chosen)
-        if why and (not (students or only) or sub.student in chosen):
-            todo.append(Todo(sub, digest, why))
+    # Each hand-in is unpacked once, here: its digest decides whether to grade it, and the same
+    # files are what a pool process grades (or a Dask worker receives). Removed when graded.
+    unpacked = Path(tempfile.mkdtemp(prefix="cnn_rnn_run_")).resolve()
+    try:
+        todo: list[Todo] = []
+        for i, sub in enumerate(subs):
+            hand_in = unpack_once(sub.path, sub.student, unpacked / str(i), (sub.note,) if sub.note else ())
+            why = _stale(out, sub, hand_in.digest, version, force or sub.student in chosen)
+            if why and (not (students or only) or sub.student in chosen):
+                todo.append(Todo(sub, hand_in, why))
+            else:
+                hand_in.discard()
+        changes = _grade_todo(todo, out, version, jobs, no_decrease, log,
+                              # The worker never sees the submissions, the outputs or the other unpacked hand-ins.
+                              GradingConfig(limits=limits, parts=parts, hide=(Path(submissions).resolve(), Path(out).resolve(), unpacked)),
+                              scheduler, insecure, len(subs))
+    finally:
+        shutil.rmtree(unpacked, ignore_errors=True)
+    stored = {r.student: r for r in load_results(out)}
+    return ClassRun([stored[s.student] for s in subs if s.student in stored], changes)
+
+
+def _grade_todo(todo: list[Todo], out: Path, version: str, jobs: int | None, no_decrease: bool, log, config: GradingConfig,
+               scheduler: str | None, insecure: bool, n_class: int) -> list[Change]:
+    """Grade `todo` (local pool or Dask), write each result as it comes; the changes it made."""
     reasons: dict[str, int] = {}
     for t in todo:
         reasons[t.why] = reasons.get(t.why, 0) + 1
     detail = "".join(f", {n} {why}" for why, n in sorted(reasons.items()))
-    print(f"{len(subs)} submission(s), {len(subs) - len(todo)} up to date, {len(todo)} to grade{detail}", file=log)
+    print(f"{n_class} submission(s), {n_class - len(todo)} up to date, {len(todo)} to grade{detail}", file=log)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    # The worker never sees the submissions or the outputs, even through the sandbox's view.
-    config = GradingConfig(limits=limits, parts=parts, hide=(Path(submissions).resolve(), Path(out).resolve()))
     progress = Progress(len(todo), log)
     for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
         stale.unlink(missing_ok=True)
@@ -286,31 +306,32 @@ def grade_class(
     if scheduler:  # a Dask cluster instead of the local pool; the rest is the same
         from autograder.grade.cluster import grade_on_cluster
 
-        finished = grade_on_cluster(scheduler, [t.sub for t in todo], config, insecure=insecure)
+        finished = grade_on_cluster(scheduler, [t.hand_in for t in todo], config, insecure=insecure)
     else:
-        finished = _grade_locally([t.sub for t in todo], jobs, config)
+        finished = _grade_locally([t.hand_in for t in todo], jobs, config)
     changes: list[Change] = []
-    for sub, result in finished:
+    for hand_in, result in finished:
+        hand_in.discard()
+        student = hand_in.student
         if result.outcome == "grader_fault":
-            failures.append(f"{sub.student}: {result.problem}")  # not recorded: a re-run retries it
-            progress.step(f"{sub.student}: GRADER ERROR")
+            failures.append(f"{student}: {result.problem}")  # not recorded: a re-run retries it
+            progress.step(f"{student}: GRADER ERROR")
             continue
-        todo_item = by_student[sub.student]
-        result.source_sha256, result.version = todo_item.digest, version
-        old = _stored(out, sub.student)
+        todo_item = by_student[student]
+        result.source_sha256, result.version = hand_in.digest, version
+        old = _stored(out, student)
         if old is not None:
             kept = no_decrease and old.graded and result.graded and result.total < old.total
             changes.append(_change(old, result, todo_item.why, kept))
             if kept:
                 result = _kept_higher(old, result)
-        write_text(result_path(out, sub.student), json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
-        progress.step(f"{sub.student}: {result.total:g}/{result.max_total:g}")
+        write_text(result_path(out, student), json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        progress.step(f"{student}: {result.total:g}/{result.max_total:g}")
     if changes:
         write_changes(out, changes)
     if failures:
         raise GraderFailure(failures)
-    stored = {r.student: r for r in load_results(out)}
-    return ClassRun([stored[s.student] for s in subs if s.student in stored], changes)
+    return changes
 
 
 def write_changes(out: Path, changes: list[Change]) -> Path:

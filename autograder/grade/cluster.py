@@ -1,8 +1,9 @@
 """Grade a class on a Dask cluster: `autograder grade SUBMISSIONS --out DIR --scheduler ADDRESS`.
 
-The coordinator (the `autograder grade` process) reads each hand-in as it is (an archive's bytes,
-or a folder's code files with their times) and sends it in a Dask task; no shared file system is
-needed. The worker unpacks and grades it with the same `grade_submission` as a local run. It
+The coordinator (the `autograder grade` process) unpacks each hand-in once (`unpack_once`, as for
+a local run) and sends the files of the folder to grade in a Dask task; no shared file system is
+needed. The worker writes them back once and grades them with the same `grade_hand_in` as a local
+run. A hand-in that cannot be unpacked is never sent: its row comes from the same function here. It
 registers `GraderPlugin` with the scheduler itself, so plain `dask worker ADDRESS` processes
 (and a `LocalCluster`) need no extra flag, and workers that join later get it too. The plugin
 gives each worker thread one warm grading process (autograder/grade/grading_process.py: the
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from queue import Queue
+from typing import TYPE_CHECKING
 
 try:
     from distributed import Client, WorkerPlugin, as_completed, get_worker
@@ -36,10 +38,11 @@ except ModuleNotFoundError as exc:  # an optional extra: students never need it
     raise ModuleNotFoundError("grading on a Dask cluster needs Dask's `distributed`: pip install -e '.[cluster]'") from exc
 
 from autograder.config import GradingConfig
-from autograder.grade.discover import Submission
 from autograder.grade.grading_process import PACKAGE_ROOT, GradingProcess, GradingProcessDied, Payload
-from autograder.grade.unpack import MAX_ARCHIVE_BYTES, SKIPPED_DIRS, is_code
 from autograder.results import StudentResult
+
+if TYPE_CHECKING:  # the Dask worker process never imports the grader itself (nor torch)
+    from autograder.grade.submission import HandIn
 
 PLUGIN_NAME = "cnn_rnn-grader"
 SECURE_SCHEMES = ("tls", "wss", "inproc")
@@ -93,23 +96,13 @@ def grader_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def pack(sub: Submission) -> Payload | None:
-    """The hand-in as it is, to be unpacked on the worker: an archive's bytes, or a folder's code
-    files with their modification times (which pick between two equally complete folders).
-    None when it is not worth sending (an unreadable or oversized hand-in): the coordinator
-    then makes its row itself, through the same path."""
-    try:
-        if not sub.path.is_dir():
-            if sub.path.stat().st_size > MAX_ARCHIVE_BYTES:
-                return None
-            return Payload(sub.student, sub.path.name, (("", sub.path.read_bytes(), sub.path.stat().st_mtime),), archive=True, note=sub.note)
-        files = tuple((p.relative_to(sub.path).as_posix(), p.read_bytes(), p.stat().st_mtime)
-                      for p in sorted(sub.path.rglob("*"))
-                      if is_code(p.name) and p.is_file() and not p.is_symlink()
-                      and not SKIPPED_DIRS.intersection(p.relative_to(sub.path).parts))
-    except OSError:
-        return None
-    return Payload(sub.student, sub.path.name, files, archive=False, note=sub.note)
+def pack(hand_in: HandIn) -> Payload:
+    """The files of the folder to grade, with their times (OSError: the coordinator's own copy is
+    unreadable, a grader fault)."""
+    folder = hand_in.prepared.folder
+    files = tuple((p.relative_to(folder).as_posix(), p.read_bytes(), p.stat().st_mtime)
+                  for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts)
+    return Payload(hand_in.student, folder.name, files, hand_in.notes, hand_in.prepared.notes)
 
 
 class GraderPlugin(WorkerPlugin):
@@ -188,15 +181,15 @@ def grade_task(payload: Payload) -> dict:
     return plugin.grade(payload)
 
 
-def grade_on_cluster(address: str, todo: list[Submission], config: GradingConfig, *, insecure: bool = False) -> Iterator[tuple[Submission, StudentResult]]:
-    """(submission, result) pairs as the cluster finishes them, like the local pool."""
+def grade_on_cluster(address: str, todo: list[HandIn], config: GradingConfig, *, insecure: bool = False) -> Iterator[tuple[HandIn, StudentResult]]:
+    """(hand-in, result) pairs as the cluster finishes them, like the local pool."""
     check_address(address, insecure)
     return _graded(address, todo, config)
 
 
-def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iterator[tuple[Submission, StudentResult]]:
+def _graded(address: str, todo: list[HandIn], config: GradingConfig) -> Iterator[tuple[HandIn, StudentResult]]:
     # Coordinator side only: the Dask worker process never imports the grader itself (nor torch).
-    from autograder.grade.submission import grade_submission
+    from autograder.grade.submission import grade_hand_in
 
     if not todo:
         return
@@ -210,27 +203,31 @@ def _graded(address: str, todo: list[Submission], config: GradingConfig) -> Iter
         while True:
             # A bounded number of submissions in flight: the coordinator never holds a whole class in memory.
             window = max(MIN_WINDOW, 2 * sum(client.nthreads().values()))
-            while len(running) < window and (sub := next(waiting, None)) is not None:
-                payload = pack(sub)
-                if payload is None:  # cannot be graded: the one path says why, grading nothing
-                    yield sub, grade_submission(sub.path, sub.student, config, [sub.note] if sub.note else [])
+            while len(running) < window and (hand_in := next(waiting, None)) is not None:
+                if hand_in.prepared is None:  # cannot be graded: the one path says why, grading nothing
+                    yield hand_in, grade_hand_in(hand_in, config)
                     continue
-                fut = client.submit(grade_task, payload, key=f"grade-{sub.student}-{uuid.uuid4().hex[:8]}", pure=False)
-                running[fut] = sub
+                try:
+                    payload = pack(hand_in)
+                except OSError as exc:
+                    yield hand_in, StudentResult.from_dict(_fault(hand_in.student, f"cannot read the unpacked hand-in: {exc}", "unpacked_unreadable"))
+                    continue
+                fut = client.submit(grade_task, payload, key=f"grade-{hand_in.student}-{uuid.uuid4().hex[:8]}", pure=False)
+                running[fut] = hand_in
                 done.add(fut)
             if not running:
                 return
             fut = next(done)
-            sub = running.pop(fut)
+            hand_in = running.pop(fut)
             if fut.status == "finished":
                 result = StudentResult.from_dict(fut.result())
             else:  # lost with too many workers, cancelled, or the task raised: a grader fault
                 exc = fut.exception() if fut.status == "error" else fut.status
-                result = StudentResult.from_dict(_fault(sub.student, f"Dask task failed: {type(exc).__name__}: {exc}", "dask"))
+                result = StudentResult.from_dict(_fault(hand_in.student, f"Dask task failed: {type(exc).__name__}: {exc}", "dask"))
             fut.release()
-            yield sub, result
+            yield hand_in, result
             if result.problem_kind == "machinery_down":  # as the local pool: stop, record nothing more
                 client.cancel(list(running))
-                for sub in [*running.values(), *waiting]:
-                    yield sub, StudentResult.from_dict(_fault(sub.student, "not graded: the batch stopped (grading machinery down on a worker)", "machinery_down"))
+                for rest in [*running.values(), *waiting]:
+                    yield rest, StudentResult.from_dict(_fault(rest.student, "not graded: the batch stopped (grading machinery down on a worker)", "machinery_down"))
                 return

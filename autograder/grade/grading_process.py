@@ -3,13 +3,15 @@
 Each Dask worker thread owns one of these (see autograder/grade/cluster.py). It is the same
 trusted grading process the local pool runs (`grade_submission` in its main thread), started once:
 it imports the grader, starts its fork server and sandbox before the first submission, and
-then grades submissions one at a time for as long as the Dask worker lives.
+then grades submissions one at a time for as long as the Dask worker lives. A submission arrives
+unpacked (the coordinator's `unpack_once`): the files of the folder to grade, written back here
+once and graded by the same `grade_hand_in` as a local run.
 
 It is a plain subprocess rather than a multiprocessing child because a Dask worker started by
 a nanny is a daemonic process, which multiprocessing forbids to have children.
 
 Protocol (both sides trusted, same machine): one JSON line of settings on stdin, then one JSON
-line per submission (files base64-encoded) on stdin, answered by one JSON line (the
+line per hand-in (its files base64-encoded) on stdin, answered by one JSON line (the
 student's `StudentResult.to_dict()`) on a private copy of stdout; the grader's own prints
 go to stderr.
 """
@@ -36,24 +38,25 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass(frozen=True)
 class Payload:
-    """One hand-in as bytes: an archive (one file, rel "") or a folder's files by relative path,
-    each with its modification time."""
+    """One unpacked hand-in as bytes: the files of the folder to grade by relative path, each with
+    its modification time, and the notes its row carries (discovery's, then the unpacking's)."""
 
     student: str
-    name: str  # the archive's or folder's name, as in messages of a local run
+    name: str  # the graded folder's name
     files: tuple[tuple[str, bytes, float], ...]
-    archive: bool = False
-    note: str = ""  # how discovery found the student id (Submission.note)
+    notes: tuple[str, ...] = ()  # how discovery found the student id
+    layout_notes: tuple[str, ...] = ()  # what unpacking did (Prepared.notes)
 
     def to_json(self) -> str:
         files = [[rel, base64.b64encode(data).decode("ascii"), mtime] for rel, data, mtime in self.files]
-        return json.dumps({"student": self.student, "name": self.name, "files": files, "archive": self.archive, "note": self.note})
+        return json.dumps({"student": self.student, "name": self.name, "files": files, "notes": list(self.notes),
+                           "layout_notes": list(self.layout_notes)})
 
     @classmethod
     def from_json(cls, line: str) -> "Payload":
         data = json.loads(line)
         files = tuple((rel, base64.b64decode(b64), float(mtime)) for rel, b64, mtime in data["files"])
-        return cls(data["student"], data["name"], files, bool(data.get("archive")), data.get("note", ""))
+        return cls(data["student"], data["name"], files, tuple(data.get("notes", ())), tuple(data.get("layout_notes", ())))
 
 
 class GradingProcessDied(RuntimeError):
@@ -105,16 +108,10 @@ class GradingProcess:
 
 
 def materialize(payload: Payload, root: Path) -> Path:
-    """Write the hand-in back as root/<name> (an archive or a folder), times included: the path
-    `grade_submission` then reads, as a local run reads the original."""
+    """Write the graded folder back as root/<name>, times included."""
     if payload.name in ("", ".", "..") or Path(payload.name).name != payload.name:
-        raise ValueError(f"unsafe submission name in payload: {payload.name!r}")
+        raise ValueError(f"unsafe folder name in payload: {payload.name!r}")
     path = root / payload.name
-    if payload.archive:
-        (_, data, mtime), = payload.files
-        path.write_bytes(data)
-        os.utime(path, (mtime, mtime))
-        return path
     path.mkdir(parents=True)
     for rel, data, mtime in payload.files:
         target = path.joinpath(*rel.split("/"))
@@ -153,7 +150,8 @@ def _warm(config: "GradingConfig") -> None:
 
 
 def serve(source: IO[str], sink: IO[str]) -> int:
-    from autograder.grade.submission import grade_submission
+    from autograder.grade.submission import HandIn, grade_hand_in
+    from autograder.grade.unpack import Prepared
 
     settings = json.loads(source.readline() or "null")
     if settings is None:
@@ -165,7 +163,8 @@ def serve(source: IO[str], sink: IO[str]) -> int:
     for line in source:
         payload = Payload.from_json(line)
         with tempfile.TemporaryDirectory(prefix="cnn_rnn_payload_") as tmp:
-            result = grade_submission(materialize(payload, Path(tmp)), payload.student, config, [payload.note] if payload.note else [])
+            prepared = Prepared(materialize(payload, Path(tmp)), payload.layout_notes)
+            result = grade_hand_in(HandIn(payload.student, "", prepared, notes=payload.notes), config)
         sink.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
         sink.flush()
     return 0

@@ -1,6 +1,10 @@
 """Grade one submission: the one path of every mode (local pool, Dask, Gradescope, benchmark).
 
-    source (zip, tar or folder) --prepare--> folder of .py files --grade_folder--> StudentResult
+    source (zip, tar or folder) --unpack_once--> HandIn (folder + digest) --grade_hand_in--> StudentResult
+
+A hand-in is unpacked once, by whoever starts its grading (the batch's coordinator, or
+`grade_submission` for one hand-in): the same unpacked folder gives the digest that decides
+whether to regrade and is what the grading process grades (a Dask worker gets its files).
 
 The outcome is data (`StudentResult.outcome`), never a message to parse:
 * graded: the hidden suite ran; `notes` say what was done with the hand-in (the folder graded,
@@ -14,8 +18,10 @@ The outcome is data (`StudentResult.outcome`), never a message to parse:
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.catalog import zero_results
@@ -35,16 +41,7 @@ def _digest_files(folder: Path) -> str:
     return h.hexdigest()
 
 
-def source_digest(source: Path) -> str:
-    """sha256 of what would be graded: the files of the folder `prepare` picks, by relative path
-    (the same code zipped again, or with other files around it, is the same hand-in; a changed
-    graded file is a resubmission). A hand-in that cannot be prepared: its bytes as they are."""
-    source = Path(source)
-    with tempfile.TemporaryDirectory(prefix="cnn_rnn_digest_") as tmp:
-        try:
-            return "files:" + _digest_files(prepare(source, Path(tmp) / "code").folder)
-        except SubmissionError:
-            pass
+def _raw_digest(source: Path) -> str:
     if source.is_dir():
         return "raw:" + _digest_files(source)
     h = hashlib.sha256()
@@ -55,6 +52,45 @@ def source_digest(source: Path) -> str:
     except OSError as exc:
         return f"unreadable:{exc.errno}"
     return "raw:" + h.hexdigest()
+
+
+@dataclass(frozen=True)
+class HandIn:
+    """One hand-in, unpacked once: what to grade and how to recognise it again.
+
+    `digest`: sha256 of what is graded, the files of the folder `prepare` picked, by relative path
+    (the same code zipped again, or with other files around it, is the same hand-in; a changed
+    graded file is a resubmission); for a hand-in that cannot be prepared, of its bytes as they
+    are. `prepared` is None exactly when `problem` holds the SubmissionError's (kind, reason)."""
+
+    student: str
+    digest: str
+    prepared: Prepared | None = None
+    problem: tuple[str, str] | None = None
+    notes: tuple[str, ...] = ()  # e.g. how discovery found the student id
+    root: Path | None = None  # the folder it was unpacked into (holds prepared.folder)
+
+    def discard(self) -> None:
+        """Remove the unpacked files (graded, or not to be graded)."""
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def unpack_once(source: Path, student: str, dest: Path, notes: tuple[str, ...] = ()) -> HandIn:
+    """Unpack `source` into the new folder `dest` (never raises for what the hand-in holds)."""
+    source = Path(source)
+    try:
+        prepared = prepare(source, dest)
+    except SubmissionError as exc:
+        shutil.rmtree(dest, ignore_errors=True)
+        return HandIn(student, _raw_digest(source), problem=(exc.kind, str(exc)), notes=tuple(notes))
+    return HandIn(student, "files:" + _digest_files(prepared.folder), prepared, notes=tuple(notes), root=dest)
+
+
+def source_digest(source: Path) -> str:
+    """HandIn.digest of `source`, unpacked in a folder of its own and removed."""
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_digest_") as tmp:
+        return unpack_once(source, "", Path(tmp) / "code").digest
 
 
 def ungradable(student: str, exc: SubmissionError, config: GradingConfig, notes: list[str] = ()) -> StudentResult:
@@ -78,17 +114,20 @@ def grade_prepared(student: str, prepared: Prepared, config: GradingConfig, note
     return result
 
 
-def grade_submission(source: Path, student: str, config: GradingConfig, notes: list[str] = ()) -> StudentResult:
-    """Unpack `source` into a private folder, grade it, and remove the folder. Never raises for
-    anything the hand-in holds; `notes` (e.g. how the student id was found) go into the row."""
+def grade_hand_in(hand_in: HandIn, config: GradingConfig) -> StudentResult:
+    """The one per-submission step of every mode: an unpacked hand-in's result."""
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
-        try:
-            prepared = prepare(source, Path(tmp) / "code")
-        except SubmissionError as exc:
-            result = ungradable(student, exc, config, notes)
-        else:
-            result = grade_prepared(student, prepared, config, notes)
+    if hand_in.prepared is None:
+        kind, reason = hand_in.problem
+        result = ungradable(hand_in.student, SubmissionError(reason, kind), config, list(hand_in.notes))
+    else:
+        result = grade_prepared(hand_in.student, hand_in.prepared, config, list(hand_in.notes))
     result.seconds = time.monotonic() - started
     return result
 
+
+def grade_submission(source: Path, student: str, config: GradingConfig, notes: list[str] = ()) -> StudentResult:
+    """Unpack `source` into a private folder, grade it, and remove the folder (one hand-in:
+    benchmarks, tests, the Dask coordinator's rows for what it cannot send)."""
+    with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
+        return grade_hand_in(unpack_once(source, student, Path(tmp) / "code", tuple(notes)), config)

@@ -31,6 +31,13 @@ INNER_WORK = "/tmp/work"
 KILL_S = 30.0  # deadline of the commands that kill a submission's processes (a fork bomb's take a while)
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system, or links refused (protected_hardlinks)
+        shutil.copy2(src, dst)
+
+
 class ForkServer:
     """The trusted client of one fork server process."""
 
@@ -98,9 +105,15 @@ class ForkServer:
         self.command({"cmd": "ping"})
 
     def place(self, submission: Path) -> tuple[Path, str]:
-        """Copy a submission into the work folder; return its host path and in-sandbox path."""
+        """Place a submission in the work folder; return its host path and in-sandbox path.
+
+        Its files are hard links to the grading process's unpacked copy where the file system
+        allows (a copy otherwise): nothing is duplicated, a sandboxed worker sees them read-only
+        and copies them into its private /tmp, and an unsandboxed worker, which could write to
+        them, could as well write to that copy, which belongs to the same submission."""
         name = f"s{os.urandom(6).hex()}"
-        shutil.copytree(submission, self.work / name, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(submission, self.work / name, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"),
+                        copy_function=_link_or_copy)
         inner = f"{INNER_WORK}/{name}" if self.jail is not None else str(self.work / name)
         return self.work / name, inner
 
