@@ -50,17 +50,24 @@ class SuiteRun:
     fault_group: str | None = None  # the part whose check was running when the fault happened
 
 
+def loaded_checks(suite: str, parts: tuple[str, ...] | None) -> list:
+    """The suite's `@check` functions for `parts`; SuiteError (the grader's problem, kind "suite")
+    when the suite does not import or has no files for them."""
+    try:
+        checks = check_functions(suite, parts)
+    except Exception as exc:  # a suite that does not import is the grader's problem
+        raise SuiteError(f"the {suite} suite could not be loaded: {type(exc).__name__}: {exc}") from exc
+    if not checks:
+        raise SuiteError(f"no {suite} suite files for {parts or tuple(PARTS)} under {SUITES / suite}")
+    return checks
+
+
 def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = GradingConfig()) -> SuiteRun:
     """Every `@check` of the suite for `config.parts`, in order, against one submission's worker.
 
     The suite modules are imported once per process (catalog.py); a check is a function of the
     worker, and its outcome is what it raised (checks.outcome_of), exactly as under pytest."""
-    try:
-        checks = check_functions(suite, config.parts)
-    except Exception as exc:  # a suite that does not import is the grader's problem
-        raise SuiteError(f"the {suite} suite could not be loaded: {type(exc).__name__}: {exc}") from exc
-    if not checks:
-        raise SuiteError(f"no {suite} suite files for {config.parts or tuple(PARTS)} under {SUITES / suite}")
+    checks = loaded_checks(suite, config.parts)
     run = SuiteRun()
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):

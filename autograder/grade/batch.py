@@ -36,11 +36,16 @@ from autograder.runtime.assignment import ASSIGNMENT, PARTS
 
 class GraderFailure(RuntimeError):
     """The grader itself failed on some submissions (not their fault); nothing was recorded for
-    them, so running the same command again retries exactly those."""
+    them, so running the same command again retries exactly those. `faults`: their
+    `grader_fault` results (problem_kind says how), also written to grader_faults.jsonl."""
 
-    def __init__(self, failures: list[str]) -> None:
-        super().__init__("the grader failed on {} submission(s):\n  ".format(len(failures)) + "\n  ".join(failures))
-        self.failures = failures
+    def __init__(self, faults: list[StudentResult]) -> None:
+        lines = [f"{r.student}: {r.problem}" for r in faults]
+        super().__init__("the grader failed on {} submission(s):\n  ".format(len(faults)) + "\n  ".join(lines))
+        self.faults = faults
+
+
+FAULTS_FILE = "grader_faults.jsonl"  # the last run's grader faults: student, problem_kind, problem
 
 
 def grade_one(hand_in: HandIn, config: GradingConfig) -> StudentResult:
@@ -301,7 +306,8 @@ def _grade_todo(todo: list[Todo], out: Path, version: str, jobs: int | None, no_
     progress = Progress(len(todo), log)
     for stale in (out / "results").glob(".*.tmp"):  # left by a grader killed mid-write
         stale.unlink(missing_ok=True)
-    failures: list[str] = []
+    faults: list[StudentResult] = []
+    (out / FAULTS_FILE).unlink(missing_ok=True)  # describes the last run only
     by_student = {t.sub.student: t for t in todo}
     if scheduler:  # a Dask cluster instead of the local pool; the rest is the same
         from autograder.grade.cluster import grade_on_cluster
@@ -314,7 +320,7 @@ def _grade_todo(todo: list[Todo], out: Path, version: str, jobs: int | None, no_
         hand_in.discard()
         student = hand_in.student
         if result.outcome == "grader_fault":
-            failures.append(f"{student}: {result.problem}")  # not recorded: a re-run retries it
+            faults.append(result)  # not recorded: a re-run retries it
             progress.step(f"{student}: GRADER ERROR")
             continue
         todo_item = by_student[student]
@@ -329,8 +335,10 @@ def _grade_todo(todo: list[Todo], out: Path, version: str, jobs: int | None, no_
         progress.step(f"{student}: {result.total:g}/{result.max_total:g}")
     if changes:
         write_changes(out, changes)
-    if failures:
-        raise GraderFailure(failures)
+    if faults:
+        write_text(out / FAULTS_FILE, "".join(json.dumps({"student": r.student, "outcome": r.outcome, "problem_kind": r.problem_kind,
+                                                         "problem": r.problem}, ensure_ascii=False) + "\n" for r in faults))
+        raise GraderFailure(faults)
     return changes
 
 

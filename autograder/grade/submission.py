@@ -27,7 +27,7 @@ from pathlib import Path
 from autograder.catalog import zero_results
 from autograder.config import GradingConfig
 from autograder.grade.unpack import Prepared, SubmissionError, prepare
-from autograder.grading import SuiteError, grade_folder
+from autograder.grading import SuiteError, grade_folder, loaded_checks
 from autograder.results import StudentResult
 from autograder.runtime.assignment import PARTS, given_files
 from autograder.template import signature_differences
@@ -94,7 +94,12 @@ def source_digest(source: Path) -> str:
 
 
 def ungradable(student: str, exc: SubmissionError, config: GradingConfig, notes: list[str] = ()) -> StudentResult:
-    """The row of a hand-in that cannot be graded: every check 0 with the reason."""
+    """The row of a hand-in that cannot be graded: every check 0 with the reason (a grader fault
+    instead when the hidden suite, which lists those checks, does not load)."""
+    try:
+        loaded_checks("hidden", config.parts)
+    except SuiteError as fault:
+        return StudentResult(student, problem=str(fault), outcome="grader_fault", problem_kind=fault.kind)
     return StudentResult(student, zero_results(str(exc), parts=config.parts), problem=str(exc), outcome="ungradable",
                          problem_kind=exc.kind, notes=list(notes))
 

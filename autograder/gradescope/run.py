@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         # Never a 0: without results.json Gradescope tells the student that the autograder
         # failed, and the instructor sees a submission to rerun.
         (args.root / "results" / "results.json").unlink(missing_ok=True)
+        fault = {"outcome": hidden.outcome, "problem_kind": hidden.problem_kind, "problem": hidden.problem}
+        write_text(args.root / "results" / "grader_fault.json", json.dumps(fault, ensure_ascii=False, indent=1))  # for the instructor's logs
         print(f"run_autograder: grader error ({hidden.problem_kind}): {hidden.problem}", file=sys.stderr)
         return 1
     data = gradescope_results(hidden, public, time.monotonic() - started)
