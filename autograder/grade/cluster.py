@@ -38,8 +38,9 @@ except ModuleNotFoundError as exc:  # an optional extra: students never need it
     raise ModuleNotFoundError("grading on a Dask cluster needs Dask's `distributed`: pip install -e '.[cluster]'") from exc
 
 from autograder.config import GradingConfig
-from autograder.grade.grading_process import PACKAGE_ROOT, GradingProcess, GradingProcessDied, Payload
+from autograder.grade.grading_process import GradingProcess, GradingProcessDied, Payload
 from autograder.results import StudentResult
+from autograder.runtime.assignment import REPO
 
 if TYPE_CHECKING:  # the Dask worker process never imports the grader itself (nor torch)
     from autograder.grade.submission import HandIn
@@ -90,8 +91,8 @@ def grader_fingerprint() -> str:
         except PackageNotFoundError:
             h.update(f"{dist} missing|".encode())
     for root in ("autograder", "reference", "assignments/cnn_rnn", "cnn_rnn"):
-        for path in sorted((PACKAGE_ROOT / root).rglob("*.py")):
-            h.update(str(path.relative_to(PACKAGE_ROOT)).encode())
+        for path in sorted((REPO / root).rglob("*.py")):
+            h.update(str(path.relative_to(REPO)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from autograder.runtime.assignment import REPO  # imports nothing else: a Dask worker stays free of torch
+
 if TYPE_CHECKING:
     from autograder.config import GradingConfig
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class GradingProcess:
     def __init__(self, config: "GradingConfig") -> None:
         env = dict(os.environ)
         # The grading process runs the same copy of the package as this Dask worker.
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.grade.grading_process", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, encoding="utf-8",
