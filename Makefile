@@ -9,7 +9,7 @@ REPRO_OUT ?= repro-out
 # The oldest torch / torchvision pair pyproject.toml allows, in a second virtual environment.
 OLDEST_VENV  ?= .venv-oldest
 OLDEST_TORCH ?= torch==2.4.1 torchvision==0.19.1
-REPRO_PARTS  ?= part4 part5
+REPRO_PARTS  ?= part1 part2 part3 part4 part5
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: install weights test test-fast demo release stubs bench audit repro clean
@@ -51,12 +51,13 @@ $(OLDEST_VENV)/.installed: pyproject.toml
 	$(OLDEST_VENV)/bin/python -m pip install -q -e . $(OLDEST_TORCH)
 	touch $@
 
-# Grade a small class (examples of REPRO_PARTS) under the newest torch (.venv) and the oldest
+# Grade a small class (the example class of REPRO_PARTS: solution, stubs, correct variants, wrong
+# examples; and the part 5 class of tests/classroom.py) under the newest torch (.venv) and the oldest
 # supported pair, each with 1 thread and all cores; every total and check status must agree.
 # The run is appended to docs/REPRODUCIBILITY.md with its date and commit.
 repro: weights $(OLDEST_VENV)/.installed
 	$(PY) benchmarks/repro.py --python $(PY) --python $(OLDEST_VENV)/bin/python --threads 1 --threads $(JOBS) \
-		$(foreach p,$(REPRO_PARTS),--part $(p)) --out $(REPRO_OUT) --record docs/REPRODUCIBILITY.md
+		$(foreach p,$(REPRO_PARTS),--part $(p)) --classroom --out $(REPRO_OUT) --record docs/REPRODUCIBILITY.md
 
 clean:
 	rm -rf $(OUT) $(AUDIT_OUT) $(REPRO_OUT) build .pytest_cache

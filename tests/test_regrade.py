@@ -86,6 +86,7 @@ def test_regrades_keep_one_whole_current_gradebook(course, capsys):
     assert _grade(subs, out) == 1
     assert "DECREASE ben: 15 -> 0 (resubmitted)" in capsys.readouterr().err
     assert list(_changes(out)) == ["ben"] and _changes(out)["ben"]["delta"] == "-15"
+    assert _changes(out)["ben"]["provenance_changed"] == ""  # same grader, torch, threads: the hand-in moved it
     assert _rows(out)["ben"]["total"] == "0"
     _whole_class(out)
     assert "DECREASE ben" in (out / "summary.md").read_text(encoding="utf-8")
@@ -119,6 +120,8 @@ def test_a_changed_threshold_regrades_the_class_and_lists_who_moved(course, tmp_
     assert _grade(subs, out) == 1
     before = _rows(out)
     first_versions = {json.loads(p.read_text(encoding="utf-8"))["version"] for p in (out / "results").glob("*.json")}
+    gus = out / "results" / "gus.json"
+    old_assignment = json.loads(gus.read_text(encoding="utf-8"))["provenance"]["assignment"]
     grader = tmp_path / "grader"
     for folder in ("autograder", "reference", "assignments", "solutions"):
         shutil.copytree(REPO / folder, grader / folder, ignore=shutil.ignore_patterns("__pycache__", "shipped"))
@@ -136,5 +139,9 @@ def test_a_changed_threshold_regrades_the_class_and_lists_who_moved(course, tmp_
     changes = _changes(out)
     assert list(changes) == ["gus"], changes  # the swapped gates now pass the lenient forward check
     assert float(changes["gus"]["delta"]) == 3 and "part3.lstm_cell_forward: failed -> passed" in changes["gus"]["checks_changed"]
+    # the changed suite is named as a possible cause, as data: the assignment version and nothing else
+    new_assignment = json.loads(gus.read_text(encoding="utf-8"))["provenance"]["assignment"]
+    assert old_assignment != new_assignment
+    assert changes["gus"]["provenance_changed"] == f"assignment: {old_assignment} -> {new_assignment}"
     after = _rows(out)
     assert {s: after[s]["total"] for s in CLASS if s != "gus"} == {s: before[s]["total"] for s in CLASS if s != "gus"}

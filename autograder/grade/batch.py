@@ -192,6 +192,9 @@ class Change:
     new_total: float
     checks: tuple[str, ...]  # "part1.x: failed -> passed" for every check whose status changed
     kept_old: bool = False  # --no-decrease kept the higher, older total
+    # "torch: 2.4.1 -> 2.14.1" for every provenance entry (grading.provenance) that differs between
+    # the stored and the new result: a possible cause of the move besides the hand-in and the suite
+    provenance: tuple[str, ...] = ()
 
     @property
     def delta(self) -> float:
@@ -206,10 +209,24 @@ class ClassRun:
     changes: list[Change]
 
 
+# changes.csv's provenance cell when the stored result was graded before provenance was recorded
+PROVENANCE_UNKNOWN = "not recorded before"
+
+
+def provenance_changes(old: dict, new: dict) -> tuple[str, ...]:
+    """Every provenance entry whose value differs, as "key: old -> new" (grading.provenance's keys
+    in its order, then any others); (PROVENANCE_UNKNOWN,) when the stored result has none."""
+    if not old:
+        return (PROVENANCE_UNKNOWN,) if new else ()
+    keys = list(new) + sorted(set(old) - set(new))
+    return tuple(f"{k}: {old.get(k, '-')} -> {new.get(k, '-')}" for k in keys if old.get(k) != new.get(k))
+
+
 def _change(old: StudentResult, new: StudentResult, why: str, kept_old: bool) -> Change:
     before = {c.check: c.status for c in old.checks}
     moved = tuple(f"{c.check}: {before.get(c.check, '-')} -> {c.status}" for c in new.checks if before.get(c.check) != c.status)
-    return Change(new.student, why, old.total if old.graded else 0.0, new.total if new.graded else 0.0, moved, kept_old)
+    return Change(new.student, why, old.total if old.graded else 0.0, new.total if new.graded else 0.0, moved, kept_old,
+                  provenance_changes(old.provenance, new.provenance))
 
 
 def _kept_higher(old: StudentResult, new: StudentResult) -> StudentResult:
@@ -344,13 +361,16 @@ def _grade_todo(todo: list[Todo], out: Path, version: str, jobs: int | None, no_
 
 def write_changes(out: Path, changes: list[Change]) -> Path:
     """changes.csv: every stored result this run replaced whose total or check statuses moved,
-    with the old and new totals (the regrades that changed nothing are counted, not listed)."""
+    with the old and new totals (the regrades that changed nothing are counted, not listed), and
+    in `provenance_changed` what else changed between the two gradings (torch, torchvision, Python,
+    grader or assignment version, threads, device: "torch: 2.4.1 -> 2.14.1; threads: 1 -> 2"),
+    empty when they were graded alike, `not recorded before` for a result stored without it."""
     from autograder.report.files import csv_text
 
     moved = [c for c in changes if c.delta or c.checks]
-    rows = [["student", "old_total", "new_total", "delta", "why", "kept_old_total", "checks_changed"]]
+    rows = [["student", "old_total", "new_total", "delta", "why", "kept_old_total", "checks_changed", "provenance_changed"]]
     rows += [[c.student, f"{c.old_total:g}", f"{c.new_total:g}", f"{c.delta:+g}", c.why, "yes" if c.kept_old else "",
-              "; ".join(c.checks)] for c in sorted(moved, key=lambda c: (c.delta, c.student))]
+              "; ".join(c.checks), "; ".join(c.provenance)] for c in sorted(moved, key=lambda c: (c.delta, c.student))]
     path = out / "changes.csv"
     write_text(path, csv_text(rows))
     return path

@@ -1,8 +1,9 @@
 """`autograder grade SUBMISSIONS --out DIR`.
 
 Exit codes: 0 every submission graded; 1 outputs written, but some hand-ins could not be graded
-(each has a row with status `ungradable` and the reason); 2 bad arguments or input folder;
-3 the grader failed on some submissions (nothing recorded for them: run the same command again).
+(each has a row with status `ungradable` and the reason); 2 bad arguments or input folder, and
+`--device cuda` (device_refusal); 3 the grader failed on some submissions (nothing recorded for
+them: run the same command again).
 """
 
 from __future__ import annotations
@@ -58,7 +59,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="grade on this Dask cluster (tcp://HOST:8786, tls://...; default $DASK_SCHEDULER_ADDRESS) instead of "
                         "local processes; see docs/DISTRIBUTED.md")
     p.add_argument("--insecure", action="store_true", help="allow an unencrypted scheduler address outside this machine")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the workers compute (default cpu; cuda is refused with exit code 2: without a GPU, and with one "
+                        "until the GPU path exists, see docs/REPRODUCIBILITY.md)")
     p.set_defaults(func=run)
+
+
+def device_refusal(device: str) -> str:
+    """Why `--device` cannot be honoured ("" for cpu). Grading on the GPU is not built: the
+    workers' memory cap (RLIMIT_AS) and sandbox (no /dev/nvidia*) rule CUDA out, the probes build
+    every model on the CPU and the expectations (random streams, tolerances) are the CPU's
+    (docs/REPRODUCIBILITY.md, "GPU"). A grade is never silently computed elsewhere than asked."""
+    if device == "cpu":
+        return ""
+    import torch
+
+    if not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        return (f"--device {device}: no CUDA GPU is visible to this torch ({torch.__version__}, {build}); "
+                "nothing was graded. Grade on the CPU (the default, --device cpu).")
+    return (f"--device {device}: a GPU is present ({torch.cuda.get_device_name(0)}), but grading on the GPU is not "
+            "implemented yet (docs/REPRODUCIBILITY.md, \"GPU\", says what is missing); nothing was graded. "
+            "Grade on the CPU (the default, --device cpu).")
 
 
 def only_filter(words: list[str]) -> Callable[[StudentResult], bool]:
@@ -79,6 +101,9 @@ def only_filter(words: list[str]) -> Callable[[StudentResult], bool]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if refusal := device_refusal(args.device):  # before anything is read or written
+        print(f"autograder grade: {refusal}", file=sys.stderr)
+        return 2
     limits = Limits(memory_mb=args.memory_mb, probe_s=args.probe_timeout)
     try:
         if bool(args.deadline) != bool(args.late_penalty):
