@@ -36,6 +36,10 @@ test: weights
 demo: weights
 	$(PY) -m autograder demo --out $(OUT) $(if $(filter 1 yes true,$(FULL)),--full)
 
+# Grading speed (docs/BENCHMARKS.md): every example submission through this package, the floor (the
+# same checks with no isolation), fair nbgrader (1 and 2 processes), a naive pytest runner and Dask,
+# every result checked against the known ones; then the self-check and Top-K timings. Writes
+# benchmarks/results/latest.json. No arguments: what the docs describe is exactly this command.
 bench: weights
 	$(PY) benchmarks/grading_speed.py
 
