@@ -146,6 +146,49 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(subs, local, cluster
         assert _result(out, student) == _result(local, student)
 
 
+def test_killed_coordinator_resumes_and_grades_each_student_once(subs, local, cluster, tmp_path, capsys):
+    """SIGKILL the coordinator (`autograder grade --scheduler`) once it has written a graded result
+    while the workers grade others; the same command again grades only the rest: each result
+    written before the kill stays as it was (byte for byte), none is replaced, and every student
+    ends with exactly one result, the local run's."""
+    address, client = cluster
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "--scheduler", address, "-q",
+           "--part", PART, "--probe-timeout", PROBE_S]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    coordinator = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    in_flight: list[str] = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and coordinator.poll() is None:
+            written = {p.stem for p in (out / "results").glob("*.json")}
+            busy = [key for keys in client.processing().values() for key in keys]
+            if written - {"broken"} and busy:  # a graded result is written, and the workers grade others
+                coordinator.send_signal(signal.SIGKILL)
+                in_flight = busy
+                break
+            time.sleep(0.05)
+    finally:
+        if coordinator.poll() is None and not in_flight:
+            coordinator.kill()
+        coordinator.wait(timeout=30)
+    assert in_flight, "the coordinator finished (or never got going) before it could be killed: the test tested nothing"
+    before = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
+    assert 1 <= len(before) < len(STUDENTS), sorted(before)
+
+    capsys.readouterr()
+    run = grade_class(subs, out, scheduler=address, parts=(PART,), limits=Limits(probe_s=float(PROBE_S)))
+    left = len(STUDENTS) - len(before)
+    assert f"{len(STUDENTS)} submission(s), {len(before)} up to date, {left} to grade, {left} new" in capsys.readouterr().err
+    assert sorted(r.student for r in run.results) == STUDENTS
+    assert run.changes == []  # no stored result was graded again (a replaced result is listed as a change)
+    assert {name: (out / "results" / name).read_bytes() for name in before} == before  # untouched
+    assert sorted(p.stem for p in (out / "results").glob("*.json")) == STUDENTS  # one file each, nothing left half-written
+    assert not list((out / "results").glob(".*"))
+    for student in STUDENTS:
+        assert _result(out, student) == _result(local, student)
+
+
 @pytest.mark.parametrize("address, ok", [
     ("tcp://127.0.0.1:8786", True), ("tcp://localhost:8786", True), ("tcp://[::1]:8786", True), ("127.0.0.1:8786", True),
     ("tls://10.1.2.3:8786", True), ("tcp://10.1.2.3:8786", False), ("tcp://192.0.2.7:8786", False),

@@ -263,7 +263,12 @@ def test_class_report_for_people(tmp_path):
     heat = page.split("id='heatmap'", 1)[1].split("</table>", 1)[0]
     assert heat.count("<td class='c ") == 5 * 4 and "eve" not in heat  # graded students × checks
     assert heat.count("h-pass") == 20 - 9 and "title='dee · part3.a: module fails to import'" in heat
-    assert "Heat map left out: 5 graded students" in class_html.heatmap_html(results, limit=4)
+    banded = class_html.heatmap_html(results, limit=4, bands=2)  # above the limit: bands of students ranked by total
+    assert "5 graded students, more than the 4 drawn one column each" in banded and banded.count("<th class='band'") == 2
+    assert banded.count("<td class='c b'") == 4 * 2 and "eve" not in banded
+    # dee (0) and cyd (1), then bob, LONG (3) and ann (4): each cell counts its band's outcomes by colour
+    assert "title='part3.a, totals 0–1: 1 wrong answer (value, shape, dtype, type, NaN, input changed); 1 file missing or fails to import'" in banded
+    assert "title='part3.a, totals 3–4: 1 passed; 2 wrong answer" in banded and "#4dac26 0.0% 33.3%,#f1a340 33.3% 100.0%" in banded
     assert "<table id='heatmap'>" in class_html.heatmap_html(results, limit=5)
     text = summary.markdown(results)
     assert f"| wrong values | {H1} | bob, cyd | 2 |" in text and "| part3 (whole part) | | module fails to import | | dee (3/3) | 1 |" in text

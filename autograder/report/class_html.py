@@ -6,7 +6,9 @@
   failure's kind and the check's hint, `classwide.Cause`) naming the students, linked to their
   feedback pages; checks not implemented are folded into one line per part;
 * the students × parts table with each hand-in's status;
-* a checks × students heat map (classes up to HEATMAP_MAX students; above, the report says so);
+* a checks × students heat map: one column per student up to HEATMAP_MAX graded students; a
+  larger class gets one column per band of students ranked by total (BANDS of them), each cell
+  the shares of that band's outcomes on the check, so the page stays small and readable at 2,000;
 * late submissions, notes on hand-ins.
 
 Every number comes from `report.classwide`, over graded submissions only."""
@@ -32,7 +34,8 @@ from autograder.report.classwide import (
 from autograder.report.summary import ungradable_explained
 from autograder.results import CheckResult, StudentResult
 
-HEATMAP_MAX = 300  # students; a larger class gets no heat map (a sentence says so)
+HEATMAP_MAX = 300  # students drawn one column each; a larger class gets one column per band of students
+BANDS = 10  # bands of students ranked by total, in the heat map of a larger class
 NAMES_SHOWN = 12  # student links shown per cause before the rest is folded
 
 # Heat-map colours: one per family of failure kinds (kind -> css class), then their legend.
@@ -64,6 +67,8 @@ td.s-full{background:#e3f2dc}td.s-part{background:#fdf1dc}td.s-zero{background:#
 #heatmap th.student{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:normal;font-size:11px;background:#fff;padding:.2em 0;
  max-height:9em;overflow:hidden;white-space:nowrap}
 #heatmap tr.part th{background:#fff;text-align:left;font-size:12px;padding-top:.4em}
+#heatmap td.b{width:5em;min-width:5em;height:13px}#heatmap th.band{font-weight:normal;font-size:11px;background:#fff;padding:.2em .3em;
+ text-align:center;white-space:nowrap}
 .legend span.sw{display:inline-block;width:.9em;height:.9em;margin:0 .3em 0 1em;vertical-align:middle}
 """ + "".join(f".{cls}{{background:{color}}}" for cls, _, color in LEGEND)
 
@@ -177,19 +182,70 @@ def _heat_class(c: CheckResult | None) -> str:
     return FAMILY.get(c.kind, "h-wrong")
 
 
-def heatmap_html(results: list[StudentResult], limit: int = HEATMAP_MAX) -> str:
+def _check_order(students: list[StudentResult]) -> dict[str, str]:
+    """check -> part, in suite order."""
+    order: dict[str, str] = {}
+    for r in students:
+        for c in r.checks:
+            order.setdefault(c.check, c.group)
+    return order
+
+
+def _legend() -> str:
+    return "".join(f"<span class='sw {cls}'></span>{html.escape(text)}" for cls, text, _ in LEGEND)
+
+
+def banded_heatmap_html(students: list[StudentResult], bands: int = BANDS, limit: int = HEATMAP_MAX) -> str:
+    """Checks × bands of graded students ranked by total (lowest first, equal sizes): each cell a
+    bar of the shares of the band's outcomes on the check, in the legend's colours; hover for the
+    counts. Its size depends on the checks and `bands`, not on the class."""
+    ranked = sorted(students, key=lambda r: (r.total, r.student))
+    bands = max(1, min(bands, len(ranked)))
+    cuts = [len(ranked) * i // bands for i in range(bands + 1)]
+    groups = [ranked[a:b] for a, b in zip(cuts, cuts[1:])]
+    cells = [[{c.check: c for c in r.checks} for r in g] for g in groups]
+    head = "".join(f"<th class='band' title='students ranked {a + 1}–{b} of {len(ranked)} by total'>{g[0].total:g}–{g[-1].total:g}"
+                   f"<br><small>{len(g)} students</small></th>" for a, b, g in zip(cuts, cuts[1:], groups))
+    color = {cls: c for cls, _, c in LEGEND}
+    words = {cls: text for cls, text, _ in LEGEND}
+    rows, part = [], None
+    for check, group in _check_order(ranked).items():
+        if group != part:
+            part = group
+            rows.append(f"<tr class='part'><th colspan='{len(groups) + 1}'>{html.escape(group)}</th></tr>")
+        tds = []
+        for g, mine in zip(groups, cells):
+            counts: dict[str, int] = {}
+            for m in mine:
+                cls = _heat_class(m.get(check))
+                counts[cls] = counts.get(cls, 0) + 1
+            stops, at, told = [], 0, []
+            for cls, _, _ in LEGEND:
+                if counts.get(cls):
+                    end = at + 100 * counts[cls] / len(g)
+                    stops.append(f"{color[cls]} {at:.1f}% {end:.1f}%")
+                    told.append(f"{counts[cls]} {words[cls]}")
+                    at = end
+            tds.append(f"<td class='c b' style='background:linear-gradient(90deg,{','.join(stops)})' "
+                       f"title='{html.escape(check, quote=True)}, totals {g[0].total:g}–{g[-1].total:g}: {html.escape('; '.join(told), quote=True)}'></td>")
+        rows.append(f"<tr><th class='check'><code>{html.escape(check)}</code></th>{''.join(tds)}</tr>")
+    note = (f"<p id='heatmap-note'>{len(ranked)} graded students, more than the {limit} drawn one column each: each column is "
+            f"a band of about {len(ranked) // bands} students ranked by total (lowest first; the heading gives their totals), and each "
+            "cell shows the shares of that band's outcomes on the check. Hover for the counts; the tables above name the students.</p>")
+    return (f"{note}<p class='legend'>{_legend()}</p><div id='heatmap-wrap'><table id='heatmap' class='banded'>"
+            f"<tr><th class='check'></th>{head}</tr>{''.join(rows)}</table></div>")
+
+
+def heatmap_html(results: list[StudentResult], limit: int = HEATMAP_MAX, bands: int = BANDS) -> str:
     """Checks (rows, by part) × graded students (columns): each cell coloured by what became of
-    that check; hover for the student, the check and the kind. Left out above `limit` students."""
+    that check; hover for the student, the check and the kind. Above `limit` students, one
+    column per band of students instead (`banded_heatmap_html`)."""
     students = sorted(graded(results), key=lambda r: r.student)
     if not students:
         return "<p id='heatmap-note'>No graded students: no heat map.</p>"
     if len(students) > limit:
-        return (f"<p id='heatmap-note'>Heat map left out: {len(students)} graded students, more than the {limit} it is drawn for "
-                "(the tables above hold the same facts).</p>")
-    order: dict[str, str] = {}  # check -> part, in suite order
-    for r in students:
-        for c in r.checks:
-            order.setdefault(c.check, c.group)
+        return banded_heatmap_html(students, bands, limit)
+    order = _check_order(students)
     cells = [{c.check: c for c in r.checks} for r in students]
     head = "".join(f"<th class='student'><a href='{_feedback_href(r.student)}'>{html.escape(r.student)}</a></th>" for r in students)
     rows, part = [], None
@@ -204,8 +260,7 @@ def heatmap_html(results: list[StudentResult], limit: int = HEATMAP_MAX) -> str:
             tds.append(f"<td class='c {_heat_class(c)}' title='{html.escape(r.student, quote=True)} · {html.escape(check, quote=True)}: "
                        f"{html.escape(what, quote=True)}'></td>")
         rows.append(f"<tr><th class='check'><code>{html.escape(check)}</code></th>{''.join(tds)}</tr>")
-    legend = "".join(f"<span class='sw {cls}'></span>{html.escape(text)}" for cls, text, _ in LEGEND)
-    return (f"<p class='legend'>{legend}</p><div id='heatmap-wrap'><table id='heatmap'><tr><th class='check'></th>{head}</tr>"
+    return (f"<p class='legend'>{_legend()}</p><div id='heatmap-wrap'><table id='heatmap'><tr><th class='check'></th>{head}</tr>"
             f"{''.join(rows)}</table></div>")
 
 

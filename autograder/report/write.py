@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.atomic import write_text
+from autograder.atomic import write_text, write_text_if_changed
 from autograder.catalog import groups as suite_groups
 from autograder.ids import file_stem
 from autograder.report import class_html, feedback, files, summary
@@ -32,10 +32,10 @@ def write_outputs(out: Path, results: list[StudentResult], extra: list[str] = ()
     kept = [SIMILARITY_HEADING + old.split(SIMILARITY_HEADING, 1)[1]] if SIMILARITY_HEADING in old else []
     write_text(paths["summary.md"], summary.markdown(results, [*extra, *kept], ungradable_as_zero))
     write_text(paths["class_report.html"], class_html.html_report(results, ungradable_as_zero=ungradable_as_zero))
-    for r in results:
+    for r in results:  # a page that would not change is not written again (a regrade of a few in a large class)
         stem = file_stem(r.student)  # ids of any script and length; the same names batch.result_path uses
-        write_text(out / "feedback" / f"{stem}.md", feedback.markdown(r))
-        write_text(out / "feedback" / f"{stem}.html", feedback.html_page(r))
+        write_text_if_changed(out / "feedback" / f"{stem}.md", feedback.markdown(r))
+        write_text_if_changed(out / "feedback" / f"{stem}.html", feedback.html_page(r))
     if results:
         summary.histogram_png(results, paths["histogram.png"])
     return paths
