@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import shutil
 import threading
 import time
@@ -20,7 +21,7 @@ import pytest
 
 from autograder.cli import main
 from autograder.examples import build_examples
-from autograder.grade.batch import grade_class, result_path
+from autograder.grade.batch import UNPACK_PREFIX, grade_class, result_path
 from autograder.config import Limits
 from autograder.grade.cluster import check_address
 from faults import FAILED, faulty_solution
@@ -173,6 +174,8 @@ def test_killed_coordinator_resumes_and_grades_each_student_once(subs, local, cl
             coordinator.kill()
         coordinator.wait(timeout=30)
     assert in_flight, "the coordinator finished (or never got going) before it could be killed: the test tested nothing"
+    orphaned = list(Path(tempfile.gettempdir()).glob(f"{UNPACK_PREFIX}{coordinator.pid}_*"))
+    assert orphaned, "the killed coordinator's unpacked hand-ins"
     before = {p.name: p.read_bytes() for p in (out / "results").glob("*.json")}
     assert 1 <= len(before) < len(STUDENTS), sorted(before)
 
@@ -187,6 +190,7 @@ def test_killed_coordinator_resumes_and_grades_each_student_once(subs, local, cl
     assert not list((out / "results").glob(".*"))
     for student in STUDENTS:
         assert _result(out, student) == _result(local, student)
+    assert not any(p.exists() for p in orphaned), "the next run removes what the killed one left in the temporary folder"
 
 
 @pytest.mark.parametrize("address, ok", [

@@ -244,6 +244,24 @@ def _stored(out: Path, student: str) -> StudentResult | None:
         return None
 
 
+UNPACK_PREFIX = "cnn_rnn_run_"  # + the pid of the grade run that unpacks there
+
+
+def _remove_orphaned_unpacks() -> None:
+    """Remove what runs killed before their clean-up (kill -9, a lost machine) left in the
+    temporary folder: the folders of runs whose process is gone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{UNPACK_PREFIX}*_*"):
+        pid = folder.name[len(UNPACK_PREFIX):].split("_")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 def grade_all(submissions: Path, out: Path, **options) -> list[StudentResult]:
     """`grade_class(...).results`: the whole class."""
     return grade_class(submissions, out, **options).results
@@ -291,7 +309,8 @@ def grade_class(
         chosen |= {s.student for s in subs if (r := _stored(out, s.student)) is not None and only(r)}
     # Each hand-in is unpacked once, here: its digest decides whether to grade it, and the same
     # files are what a pool process grades (or a Dask worker receives). Removed when graded.
-    unpacked = Path(tempfile.mkdtemp(prefix="cnn_rnn_run_")).resolve()
+    _remove_orphaned_unpacks()
+    unpacked = Path(tempfile.mkdtemp(prefix=f"{UNPACK_PREFIX}{os.getpid()}_")).resolve()
     try:
         todo: list[Todo] = []
         for i, sub in enumerate(subs):
