@@ -14,7 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="run the public self-checks on your code")
     p.add_argument("part", nargs="?", choices=PARTS, help="only this part (default: all)")
     p.add_argument("--dir", type=Path, default=None, help="folder with your part*_*.py files (default: ./cnn_rnn)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, quick_exit=True)  # prints its report and ends: no finalizer to wait for (cli.main)
 
 
 def run(args: argparse.Namespace) -> int:

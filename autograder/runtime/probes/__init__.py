@@ -8,6 +8,7 @@ the grader checks whatever comes back. They are public; the checks are not.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,19 @@ def load_all() -> dict[str, ProbeFn]:
             if exc.name != f"autograder.runtime.probes.{part}":
                 raise
     return REGISTRY
+
+
+def warm_all() -> None:
+    """Compute, once, what the probes of every worker would otherwise compute for themselves and
+    that depends on no submission (a probe module's `warm()`, e.g. part 2's seeded torchvision
+    weights). The fork server calls it before it forks any worker, so each worker inherits the
+    result; elsewhere (a self-check, a fresh interpreter) the probes compute it when first used."""
+    load_all()
+    for part in PARTS:
+        module = sys.modules.get(f"autograder.runtime.probes.{part}")
+        warm = getattr(module, "warm", None)
+        if callable(warm):
+            warm()
 
 
 def _register_import_probes() -> None:

@@ -6,7 +6,15 @@ import torch
 from torch import nn
 
 from autograder.runtime.probes import Context, Meta, Tensors, probe
-from autograder.runtime.probes.common import as_tensor, forward_backward, patched, state_from, structure
+from autograder.runtime.probes.common import (
+    as_tensor,
+    forward_backward,
+    patched,
+    skipped_init,
+    state_from,
+    structure,
+    torchvision_weights,
+)
 
 
 @probe("part1.projection_shortcut")
@@ -108,15 +116,19 @@ def _graders_blocks(module):
 @probe("part1.resnet")
 def resnet(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
     """The student's resnet18()/resnet50() (its `_make_layer`, torchvision's blocks), loaded
-    strictly with the grader's state_dict and run on `x` in eval mode."""
+    strictly with the grader's state_dict and run on `x` in eval mode. Built without the random
+    init: a strict load replaces every parameter and buffer, and only shapes are read before it.
+    The state_dict comes with the request, or (`weights_seed`, the public checks) is torchvision's
+    own `arch` drawn from that seed here."""
     m = ctx.module("part1")
     builder = {"resnet18": m.resnet18, "resnet34": m.resnet34, "resnet50": m.resnet50}[args["arch"]]
-    with _graders_blocks(m):
+    with _graders_blocks(m), skipped_init():
         net = builder()
     if not isinstance(net, nn.Module):
         raise TypeError(f"{args['arch']}() 应返回 nn.Module，得到 {type(net).__name__}")
     meta: Meta = {"state_shapes": {k: list(v.shape) for k, v in net.state_dict().items()}}
-    state = state_from(tensors)
+    seed = args.get("weights_seed")
+    state = torchvision_weights(args["arch"], int(seed)) if seed is not None else state_from(tensors)
     if not state:
         return meta, {}
     try:

@@ -8,23 +8,57 @@ hands every other step to the grader's own code, so a bug costs the checks of it
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from functools import cache
 
 import torch
 from torch import nn
 
 from autograder.runtime.probes import Context, Meta, Tensors, probe
-from autograder.runtime.probes.common import as_tensor, patched, state_from
+from autograder.runtime.probes.common import as_tensor, patched, skipped_init, state_from, torchvision_weights
 
 
-def build_model(arch: str) -> nn.Module:
-    """torchvision's `arch` with random weights (the grader's state_dict is loaded on top)."""
+ARCHS = ("resnet18", "mobilenet_v2")
+
+
+@cache
+def _initial_state(arch: str) -> Tensors:
+    """The weights of torchvision's `arch` built right after `torch.manual_seed(0)`, computed once
+    per process (the fork server computes them before it forks any worker: `warm`). Only read:
+    `load_state_dict` copies them into each model."""
     from torchvision.models import get_model
 
-    if arch not in ("resnet18", "mobilenet_v2"):
-        raise ValueError(f"unknown arch {arch!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return get_model(arch, weights=None)
+        return {k: v.detach() for k, v in get_model(arch, weights=None).state_dict().items()}
+
+
+def warm() -> None:
+    """What every part 2 worker would otherwise compute for itself (probes/__init__.py: warm_all)."""
+    _initial_state("mobilenet_v2")
+
+
+def build_model(arch: str, state: Tensors | None = None, *, initial: bool = True) -> nn.Module:
+    """A fresh torchvision `arch` with the weights of `state` (loaded strictly), else with
+    `initial` the random weights `get_model` gives after `torch.manual_seed(0)`, else zero weights
+    (BatchNorm statistics as torch sets them) for a caller that never reads them.
+
+    Built without torch.nn.init's fills, then filled: the same model as a seeded `get_model`
+    (every parameter and buffer comes from a state_dict) at a fraction of the cost; the random
+    init is what a build costs (MobileNetV2 75 ms of 80, built up to 7 times per submission). The
+    global RNG is left as it was, as before."""
+    from torchvision.models import get_model
+
+    if arch not in ARCHS:
+        raise ValueError(f"unknown arch {arch!r}")
+    with skipped_init():
+        model = get_model(arch, weights=None)
+    if state is not None or initial:
+        model.load_state_dict(_initial_state(arch) if state is None else state, strict=True)
+    else:  # never the uninitialised memory: whatever reaches a message is the same on every run
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
+    return model
 
 
 def small_backbone(flatten: bool = True) -> nn.Module:
@@ -76,11 +110,13 @@ def _graders_optimizer(module) -> AbstractContextManager[None]:
 
 @probe("part2.truncate")
 def truncate(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """truncate_backbone on torchvision's model with the grader's weights: the backbone's output
-    on x, and the original model's output afterwards (it must still be the classifier)."""
+    """truncate_backbone on torchvision's model with the grader's weights (sent, or with
+    `weights_seed`, the public check's, torchvision's own drawn from that seed here): the
+    backbone's output on x, and the original model's output afterwards (it must still be the
+    classifier)."""
     m = ctx.module("part2")
-    model = build_model(args["arch"])
-    model.load_state_dict(state_from(tensors), strict=True)
+    seed = args.get("weights_seed")
+    model = build_model(args["arch"], torchvision_weights(args["arch"], int(seed)) if seed is not None else state_from(tensors))
     model.eval()
     backbone = _module(m.truncate_backbone(model), "truncate_backbone(model)")
     backbone.eval()
@@ -144,9 +180,11 @@ def truncate_layouts(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, 
 
 @probe("part2.freeze")
 def freeze(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """freeze on a fresh (train-mode) model, then forward passes: flags, modes, BN buffers."""
+    """freeze on a fresh (train-mode) model, then forward passes: flags, modes, BN buffers. The
+    weights matter only to what the passes do to the BN buffers: with no pass, they are zero."""
     m = ctx.module("part2")
-    model = build_model(args["arch"])
+    passes = int(args.get("passes", 2))
+    model = build_model(args["arch"], initial=passes > 0)
     model.train()
     before = bn_buffers(model)
     frozen = _module(m.freeze(model), "freeze(model)")
@@ -155,7 +193,7 @@ def freeze(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
         "training": {name or "<model>": bool(mod.training) for name, mod in frozen.named_modules()},
     }
     with torch.no_grad():
-        for _ in range(int(args.get("passes", 2))):
+        for _ in range(passes):
             frozen(tensors["x"])
     after = bn_buffers(frozen)
     return meta, {**{f"before.{k}": v for k, v in before.items()}, **{f"after.{k}": v for k, v in after.items()}}
@@ -208,9 +246,10 @@ def extract_features(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, 
 
 @probe("part2.make_optimizer")
 def make_optimizer(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """make_optimizer on a model the grader froze except `trainable`: what the optimizer holds."""
+    """make_optimizer on a model the grader froze except `trainable`: what the optimizer holds (names
+    and learning rates: the weights play no part, so they are zero)."""
     m = ctx.module("part2")
-    model = _frozen_except(build_model(args["arch"]), list(args["trainable"]))
+    model = _frozen_except(build_model(args["arch"], initial=False), list(args["trainable"]))
     opt = m.make_optimizer(model, float(args["lr"]))
     if not isinstance(opt, torch.optim.Optimizer):
         raise TypeError(f"make_optimizer(...) 应返回 torch.optim.Optimizer，得到 {type(opt).__name__}")
@@ -288,9 +327,10 @@ def _trainable(model: nn.Module) -> list[str]:
 
 @probe("part2.unfreeze")
 def unfreeze(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, Tensors]:
-    """unfreeze on a model the grader froze: the names returned and those actually trainable."""
+    """unfreeze on a model the grader froze: the names returned and those actually trainable (the
+    weights play no part, so they are zero)."""
     m = ctx.module("part2")
-    model = _frozen_except(build_model(args["arch"]), [])
+    model = _frozen_except(build_model(args["arch"], initial=False), [])
     returned = _names(m.unfreeze(model, list(args["prefixes"])))
     return {"returned": returned, "trainable": _trainable(model)}, {}
 
@@ -300,11 +340,11 @@ def unfreeze_errors(ctx: Context, args: Meta, tensors: Tensors) -> tuple[Meta, T
     """One valid call first (it must work: what it returned and unfroze come back), then each bad
     prefix list on a freshly frozen model: the exception raised and what became trainable anyway."""
     m = ctx.module("part2")
-    model = _frozen_except(build_model(args["arch"]), [])
+    model = _frozen_except(build_model(args["arch"], initial=False), [])
     valid = {"returned": _names(m.unfreeze(model, list(args["valid"]))), "trainable": _trainable(model)}
     outcomes = []
     for prefixes in args["bad"]:
-        model = _frozen_except(build_model(args["arch"]), [])
+        model = _frozen_except(build_model(args["arch"], initial=False), [])
         try:
             got = m.unfreeze(model, list(prefixes))
         except ValueError:
