@@ -24,6 +24,7 @@ from autograder.examples import build_examples
 from autograder.grade.batch import UNPACK_PREFIX, grade_class, result_path
 from autograder.config import Limits
 from autograder.grade.cluster import check_address
+from dask_local import dask_cluster
 from faults import FAILED, faulty_solution
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,32 +59,11 @@ def local(subs, tmp_path_factory) -> Path:
 def cluster(tmp_path_factory):
     """`dask scheduler` and two `dask worker` processes (each with its nanny), as an instructor starts them."""
     root = tmp_path_factory.mktemp("dask")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's package on every worker
-    log = open(root / "dask.log", "wb")
-    scheduler_file = root / "scheduler.json"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env, stdout=log, stderr=subprocess.STDOUT)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
-        for name in ("w0", "w1"):
-            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--name", name,
-                                           "--no-dashboard", "--local-directory", str(root / name)], env=env, stdout=log, stderr=subprocess.STDOUT))
+    with dask_cluster(REPO, root, workers=("w0", "w1")) as address:
         client = distributed.Client(address, timeout=60, set_as_default=False)  # the coordinator must not lean on it
         client.wait_for_workers(2, timeout=120)
         yield address, client
         client.close()
-    finally:
-        for proc in procs[::-1]:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
 
 
 def _result(out: Path, student: str) -> dict:

@@ -14,18 +14,16 @@ Part 3 only (the cheapest part). Each mode reads what it wrote as data, never it
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from dask_local import dask_cluster
 from test_gradescope import autograder_zip, lay_out, needs_root, python_for_student, run_script  # noqa: F401 (fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,36 +50,6 @@ def hand_ins(tmp_path_factory) -> Path:
     shutil.copytree(SOLUTION, root / "clean", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "bad_zip.zip").write_bytes(b"PK\x03\x04 this is not a zip")
     return root
-
-
-@contextlib.contextmanager
-def dask_cluster(grader: Path, root: Path):
-    """A real `dask scheduler` and one `dask worker` (with its nanny) running `grader`'s package
-    (started in that folder: `python -m` puts the working folder first on the import path)."""
-    env = {**os.environ, "PYTHONPATH": str(grader)}
-    log = open(root / "dask.log", "wb")
-    scheduler_file = root / "scheduler.json"
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--no-dashboard", "--scheduler-file", str(scheduler_file)], cwd=grader, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)]
-    try:
-        deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        address = json.loads(scheduler_file.read_text())["address"]
-        procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
-                                       "--no-dashboard", "--local-directory", str(root / "w0")], cwd=grader, env=env, stdout=log,
-                                      stderr=subprocess.STDOUT))
-        yield address
-    finally:
-        for proc in procs[::-1]:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        log.close()
 
 
 def _batch_outcomes(grader: Path, subs: Path, out: Path, *extra: str) -> tuple[tuple[int, str], dict[str, tuple[str, str]]]:
