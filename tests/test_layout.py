@@ -148,3 +148,16 @@ def test_suites_import_no_launcher():
     bad = sorted(f"{p.relative_to(REPO)} -> {m}" for p in suites for m in _imports(p, top_level_only=False)
                  if m.startswith("autograder.launch"))
     assert bad == []
+
+
+def test_the_cli_verb_table_names_every_verb_once():
+    """cli.VERBS (verb -> the module that adds it) lets a command load only its own verb; it must
+    name exactly the verbs the modules add, or a verb would be built with every other one."""
+    from autograder.cli import VERBS, build_parser
+
+    parser = build_parser()
+    verbs = next(a for a in parser._actions if a.dest == "verb").choices
+    assert sorted(verbs) == sorted(VERBS)
+    for verb, module in VERBS.items():
+        one = next(a for a in build_parser(verb)._actions if a.dest == "verb").choices
+        assert verb in one, (verb, module)
