@@ -1,7 +1,7 @@
 """A warm grading process under a Dask worker: `python -m autograder.grade.grading_process`.
 
 Each Dask worker thread owns one of these (see autograder/grade/cluster.py). It is the same
-trusted grading process the local pool runs (`grade_submission` in its main thread), started once:
+trusted grading process the local pool runs (`grade_hand_in` in its main thread), started once:
 it imports the grader, starts its fork server and sandbox before the first submission, and
 then grades submissions one at a time for as long as the Dask worker lives. A submission arrives
 unpacked (the coordinator's `unpack_once`): the files of the folder to grade, written back here

@@ -133,6 +133,6 @@ def grade_hand_in(hand_in: HandIn, config: GradingConfig) -> StudentResult:
 
 def grade_submission(source: Path, student: str, config: GradingConfig, notes: list[str] = ()) -> StudentResult:
     """Unpack `source` into a private folder, grade it, and remove the folder (one hand-in:
-    benchmarks, tests, the Dask coordinator's rows for what it cannot send)."""
+    benchmarks and tests; a batch unpacks with `unpack_once` and grades with `grade_hand_in`)."""
     with tempfile.TemporaryDirectory(prefix="cnn_rnn_sub_") as tmp:
         return grade_hand_in(unpack_once(source, student, Path(tmp) / "code", tuple(notes)), config)
