@@ -1,4 +1,4 @@
-"""The worker's answers are plain data: JSON + safetensors, never pickle."""
+"""The worker's answers are plain data: JSON + raw tensor bytes under a checked table, never pickle."""
 
 from __future__ import annotations
 
@@ -46,3 +46,41 @@ def test_torch_save_payload_is_not_loaded():
     torch.save({"out": torch.ones(2)}, buf)
     with pytest.raises((wire.WireError, EOFError)):
         wire.read_message(io.BytesIO(buf.getvalue()))
+
+
+def test_every_dtype_and_shape_round_trips():
+    tensors = {f"t_{name}": (torch.arange(12) % 3).to(dtype).reshape(3, 4) for name, dtype in wire.DTYPES.items()}
+    tensors |= {"scalar": torch.tensor(2.5), "empty": torch.zeros(0, 5), "view": torch.arange(10.0)[2:8:2]}
+    _, back = wire.decode(wire.encode({}, tensors))
+    assert list(back) == list(tensors)
+    for name, t in tensors.items():
+        assert back[name].dtype == t.dtype and back[name].shape == t.shape and torch.equal(back[name], t), name
+    back["scalar"].add_(1)  # no tensor shares bytes with another
+    assert back["view"].tolist() == [2.0, 4.0, 6.0]
+
+
+def _frame(table, data: bytes) -> bytes:
+    import json
+    import struct
+
+    head = json.dumps(table).encode()
+    blob = struct.pack("<Q", len(head)) + head + data
+    body = b"{}"
+    return wire.MAGIC + struct.pack("<Q", len(body)) + body + struct.pack("<Q", len(blob)) + blob
+
+
+@pytest.mark.parametrize("table", [
+    [["a", "float32", [32], 0, 128], ["b", "float32", [2], 64, 8]],  # overlapping tensors
+    [["a", "float32", [2], 4, 8]],  # not aligned
+    [["a", "float32", [64], 0, 256]],  # runs past the frame
+    [["a", "float32", [4], 0, 12]],  # bytes do not hold the shape
+    [["a", "object", [1], 0, 8]],  # a dtype that cannot travel
+    [["a", "float32", [-4], 0, 16]],  # negative size
+    [["a", "float32", [4.0], 0, 16]],  # not an integer
+    [["a", "float32", [4], 0, 16], ["a", "float32", [4], 0, 16]],  # one name twice
+    {"a": 1},  # not a list
+    [["a", "float32", [1 << 40, 1 << 40], 0, 16]],  # an absurd shape
+])
+def test_hostile_tensor_tables_are_rejected(table):
+    with pytest.raises(wire.WireError):
+        wire.decode(_frame(table, bytes(128)))
