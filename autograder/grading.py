@@ -78,7 +78,7 @@ def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = G
             return run
         try:
             run.sandbox_note = worker.sandbox_note
-            for fn in checks:
+            for i, fn in enumerate(checks):
                 meta = fn.__check__
                 try:
                     fn(worker)
@@ -91,6 +91,12 @@ def run_suite(submission: Path, suite: str = "hidden", config: GradingConfig = G
                 except Exception as exc:  # what the check concluded, or could not conclude
                     error = exc
                 run.results.append(outcome_of(meta, error))
+                if i + 1 == len(checks) or checks[i + 1].__check__.group != meta.group:
+                    try:  # the part is done: did it leave the machinery answering?
+                        worker.checkpoint()
+                    except MachineryFault as fault:
+                        run.fault, run.fault_group = fault, meta.group
+                        break
             run.compute_s = worker.compute_s
         finally:
             try:
