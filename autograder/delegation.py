@@ -143,6 +143,17 @@ def _matches(name: str, declared: str) -> bool:
     return name == declared or name.startswith(declared + ".")
 
 
+def _first_match(name: str, names: tuple[str, ...], rank: dict[str, int]) -> str | None:
+    """The first of `names` that `name` matches (`_matches`). A plain name matches a declared
+    name only as itself or one of its dotted prefixes, so those are looked up instead of trying
+    every declared name (thousands of references times dozens of names per check)."""
+    if name.endswith(".*"):
+        return next((d for d in names if _matches(name, d)), None)
+    parts = name.split(".")
+    hits = [p for p in (".".join(parts[:i]) for i in range(1, len(parts) + 1)) if p in rank]
+    return min(hits, key=rank.__getitem__) if hits else None
+
+
 @lru_cache(maxsize=64)  # every file of a submission is judged by several checks; parse it once
 def _references(source: str | bytes) -> tuple[tuple[str, int, str], ...] | str | None:
     """(resolved name, line, enclosing scope) of every reference in `source`; None when Python
@@ -183,9 +194,10 @@ def find_uses(source: str | SourceText, names: tuple[str, ...]) -> list[Use]:
     if isinstance(refs, str):
         raise Unjudgeable(refs)
     lines = _lines(source)
+    rank = {d: i for i, d in reversed(list(enumerate(names)))}  # first position of each declared name
     found: dict[tuple[int, str], Use] = {}
     for name, line, where in refs:
-        hit = next((d for d in names if _matches(name, d)), None)
+        hit = _first_match(name, names, rank)
         if hit and (line, hit) not in found:
             code = lines[line - 1].strip() if 0 < line <= len(lines) else ""
             found[(line, hit)] = Use(name, line, where, code)
