@@ -25,6 +25,7 @@ import ast
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from autograder.runtime.assignment import GRADED_FILES
@@ -191,17 +192,20 @@ def _read_module(tree: ast.Module, file: str) -> Module:
     return module
 
 
+@lru_cache(maxsize=32)  # the template's files are read again for every submission graded
+def _parsed(data: bytes, file: str) -> Module | Unparsable:
+    """parse_module of a file's bytes, or why it cannot be parsed (callers only read the result)."""
+    try:
+        return parse_module(data, file)
+    except Unparsable as exc:
+        return exc
+
+
 def _read_folder(folder: Path, files: Iterable[str]) -> dict[str, Module | Unparsable | None]:
     out: dict[str, Module | Unparsable | None] = {}
     for file in files:
         path = Path(folder) / file
-        if not path.is_file():
-            out[file] = None
-            continue
-        try:
-            out[file] = parse_module(path.read_bytes(), file)
-        except Unparsable as exc:
-            out[file] = exc
+        out[file] = _parsed(path.read_bytes(), file) if path.is_file() else None
     return out
 
 
