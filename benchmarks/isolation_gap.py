@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -92,16 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     totals.clear(), calls.clear()
     ours, floor, compute = [], [], []
-    for _ in range(ns.reps):
-        for kind in KINDS:
-            started = time.perf_counter()
-            result = grade_folder(kind, examples / kind, GradingConfig())
-            ours.append(time.perf_counter() - started)
-            compute.append(result.compute_seconds)
-            started = time.perf_counter()
-            inprocess.grade_here(examples / kind)
-            floor.append(time.perf_counter() - started)
-            torch.set_num_threads(1)
+    try:
+        for _ in range(ns.reps):
+            for kind in KINDS:
+                started = time.perf_counter()
+                result = grade_folder(kind, examples / kind, GradingConfig())
+                ours.append(time.perf_counter() - started)
+                compute.append(result.compute_seconds)
+                started = time.perf_counter()
+                inprocess.grade_here(examples / kind)
+                floor.append(time.perf_counter() - started)
+                torch.set_num_threads(1)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     n = len(ours)
     per = {step: round(1000 * totals[step] / n, 1) for step in STEPS}
     report = {
