@@ -80,7 +80,16 @@ def _frame(table, data: bytes) -> bytes:
     [["a", "float32", [4], 0, 16], ["a", "float32", [4], 0, 16]],  # one name twice
     {"a": 1},  # not a list
     [["a", "float32", [1 << 40, 1 << 40], 0, 16]],  # an absurd shape
+    [["a", "float32", [1] * 65 + [4], 0, 16]],  # more dimensions than torch has
 ])
 def test_hostile_tensor_tables_are_rejected(table):
     with pytest.raises(wire.WireError):
         wire.decode(_frame(table, bytes(128)))
+
+
+def test_an_oversized_tensor_table_is_refused_before_parsing():
+    import struct
+
+    blob = struct.pack("<Q", wire.MAX_JSON_BYTES + 1) + b"[" * (wire.MAX_JSON_BYTES + 1)
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.decode_tensors(blob)

@@ -37,6 +37,7 @@ SHARED_NAME = re.compile(r"[0-9a-f]{16}\.safetensors")
 MAX_JSON_BYTES = 4 << 20
 MAX_TENSOR_BYTES = 512 << 20
 MAX_TENSORS = 100_000
+MAX_DIMS = 64  # torch's own limit; more would raise inside torch instead of here
 ALIGN = 64
 # The dtypes a message may carry, by their names on the wire (those safetensors allows).
 DTYPES = {name: getattr(torch, name) for name in ("float64", "float32", "float16", "bfloat16", "int64", "int32",
@@ -131,8 +132,8 @@ def decode_tensors(blob: bytes) -> Tensors:
     if len(blob) < 8:
         raise WireError("tensor part too short")
     (n_table,) = struct.unpack("<Q", blob[:8])
-    if n_table > len(blob) - 8:
-        raise WireError("tensor table runs past the frame")
+    if n_table > len(blob) - 8 or n_table > MAX_JSON_BYTES:
+        raise WireError(f"tensor table too large or past the frame ({n_table} bytes)")
     try:
         table = json.loads(blob[8 : 8 + n_table].decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -146,7 +147,7 @@ def decode_tensors(blob: bytes) -> Tensors:
         if not (isinstance(entry, list) and len(entry) == 5):
             raise WireError("bad tensor entry")
         name, dtype, shape, offset, nbytes = entry
-        if not isinstance(name, str) or name in out or dtype not in DTYPES or not isinstance(shape, list):
+        if not isinstance(name, str) or name in out or dtype not in DTYPES or not isinstance(shape, list) or len(shape) > MAX_DIMS:
             raise WireError(f"bad tensor entry {str(name)[:80]!r}")
         if not all(type(d) is int and d >= 0 for d in shape) or not all(type(v) is int and v >= 0 for v in (offset, nbytes)):
             raise WireError(f"tensor {name[:80]!r}: bad shape or bounds")
