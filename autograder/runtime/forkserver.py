@@ -33,6 +33,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from autograder.runtime.serve import become_worker, seal_imports
@@ -92,10 +93,10 @@ def _child(sock: socket.socket, cmd: dict, fds: list[int], given: Path, sandboxe
         os._exit(code)
 
 
-def pauses(longest: float = 0.01):
-    """The rounds of a polling loop: the first at once, then after 0.5 ms, doubling up to `longest`. A killed worker is
-    usually gone within a millisecond or two; a fixed 10 ms sleep cost every submission that
-    much at each of its kills."""
+def pauses(longest: float = 0.01) -> Iterator[None]:
+    """The rounds of a polling loop: the first at once, then after 0.5 ms, doubling up to
+    `longest` seconds. A killed worker is usually gone within a millisecond or two; a fixed 10 ms
+    sleep cost every submission that much at each of its kills."""
     pause = 0.0005
     yield  # the first round at once
     while True:
